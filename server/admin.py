@@ -1,0 +1,128 @@
+"""Operator actions: locations, kiosk enrolment and API keys (called by the CLI, later the admin pages).
+
+Secrets are 256-bit random tokens shown once and stored only as SHA-256 hashes: with that much
+entropy a fast hash is safe (nothing to brute-force), and it lets a request be authenticated by
+one indexed lookup. Raises :class:`server.InvalidInput` and :class:`server.NotFound`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, insert, select, update
+
+from server import InvalidInput, NotFound
+from server.db import api_keys, kiosks, locations
+from shared.protocol import SCALES, KioskConfig
+
+KIOSK_TOKEN_PREFIX = "spk_"
+API_KEY_PREFIX = "spa_"
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex digest of a token or API key, the only form stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret(prefix: str) -> str:
+    """A fresh 256-bit URL-safe secret with a recognisable prefix."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name.
+
+    Raises InvalidInput naming the expected form when the zone does not exist.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'") from exc
+
+
+def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) -> int:
+    """Create a location and return its id.
+
+    Raises InvalidInput for an empty name, an unknown time zone or a scale outside 3, 4, 5, 11.
+    """
+    if not name.strip():
+        raise InvalidInput("location name must not be empty")
+    check_timezone(timezone)
+    if scale not in SCALES:
+        raise InvalidInput(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale}")
+    row = conn.execute(
+        insert(locations).values(name=name.strip(), timezone=timezone, scale=scale, created_at=_now())
+    )
+    return int(row.inserted_primary_key[0])  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A new kiosk and its token; the token is shown once and never stored in clear."""
+
+    kiosk_id: str
+    token: str
+
+
+def enroll_kiosk(conn: Connection, *, location_id: int, name: str | None = None) -> Enrolment:
+    """Create a kiosk at a location and return its id and (only copy of) its token.
+
+    Raises NotFound when the location does not exist.
+    """
+    if conn.execute(select(locations.c.id).where(locations.c.id == location_id)).first() is None:
+        raise NotFound(f"location {location_id} does not exist")
+    kiosk_id = secrets.token_hex(8)
+    token = new_secret(KIOSK_TOKEN_PREFIX)
+    conn.execute(
+        insert(kiosks).values(
+            id=kiosk_id,
+            location_id=location_id,
+            name=name or f"kiosk-{kiosk_id[:6]}",
+            token_hash=hash_secret(token),
+            created_at=_now(),
+        )
+    )
+    return Enrolment(kiosk_id=kiosk_id, token=token)
+
+
+def revoke_kiosk(conn: Connection, kiosk_id: str) -> None:
+    """Revoke a kiosk's token; its stored taps stay. Raises NotFound for an unknown kiosk."""
+    result = conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(revoked_at=_now()))
+    if result.rowcount == 0:
+        raise NotFound(f"kiosk {kiosk_id} does not exist")
+
+
+def create_api_key(conn: Connection, *, name: str) -> str:
+    """Create a read API key and return it (the only copy). Raises InvalidInput for an empty name."""
+    if not name.strip():
+        raise InvalidInput("API key name must not be empty")
+    key = new_secret(API_KEY_PREFIX)
+    conn.execute(insert(api_keys).values(name=name.strip(), key_hash=hash_secret(key), created_at=_now()))
+    return key
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def kiosk_config(conn: Connection, kiosk_id: str) -> KioskConfig:
+    """The configuration a kiosk is served: its location's name, zone and scale, plus defaults.
+
+    Raises NotFound for an unknown kiosk.
+    """
+    row = conn.execute(
+        select(kiosks.c.id, locations.c.id.label("location_id"), locations.c.name, locations.c.timezone,
+               locations.c.scale)
+        .join(locations, locations.c.id == kiosks.c.location_id)
+        .where(kiosks.c.id == kiosk_id)
+    ).first()  # fmt: skip
+    if row is None:
+        raise NotFound(f"kiosk {kiosk_id} does not exist")
+    return KioskConfig(
+        kiosk_id=row.id, location_id=row.location_id, location_name=row.name, timezone=row.timezone,
+        scale=row.scale,
+    )  # fmt: skip

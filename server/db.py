@@ -1,0 +1,171 @@
+"""Tables (SQLAlchemy Core), engine creation and schema migration.
+
+The schema itself is created and upgraded by Alembic (``server/migrations``); the ``Table``
+objects here are what queries are written against, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+    create_engine,
+    event,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite has no time zone type, so values are stored as naive UTC there; PostgreSQL gets
+    ``timestamptz``. Raises ValueError when given a naive datetime (its zone would be a guess).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Smilepost stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("scale", SmallInteger, nullable=False, server_default="5"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+    Column("queue_depth", Integer),
+    Column("app_version", String(32)),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+taps = Table(
+    "taps",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kiosk_id", String(32), ForeignKey("kiosks.id"), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("question_id", String(64), nullable=False),
+    Column("scale", SmallInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("tapped_at", UTCDateTime, nullable=False),  # as the kiosk said
+    Column("effective_at", UTCDateTime, nullable=False),  # corrected when the kiosk clock was off
+    Column("local_date", Date, nullable=False),
+    Column("local_hour", SmallInteger, nullable=False),
+    Column("mono_ns", BigInteger, nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("followup", String(64)),
+    Column("comment", Text),
+    Column("flags", String(200), nullable=False, server_default=""),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_taps_kiosk_seq", "kiosk_id", "seq"),
+    Index("ix_taps_location_date", "location_id", "local_date"),
+)
+
+# One row per (location, question, scale, local date, local hour, score): the only table summaries read.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("local_hour", SmallInteger, primary_key=True),
+    Column("scale", SmallInteger, primary_key=True),
+    Column("score", SmallInteger, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Durable, concurrent-reader settings for every new SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with Smilepost's connection settings.
+
+    Raises sqlalchemy.exc.ArgumentError for a malformed URL.
+    """
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to ``revision`` with Alembic.
+
+    Raises alembic.util.CommandError when the revision is unknown.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

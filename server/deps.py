@@ -1,0 +1,69 @@
+"""FastAPI dependencies: settings, engine and the two kinds of bearer credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select
+
+from server.admin import hash_secret
+from server.db import api_keys
+from server.ingest import KioskIdentity, authenticate_kiosk
+from server.settings import Settings
+
+# One body for every credential failure, so a caller cannot tell unknown from revoked.
+UNAUTHORIZED = "invalid or revoked credentials"
+
+_kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="KioskToken", description="kiosk token (spk_...)")
+_api_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", description="read API key (spa_...)")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(status_code=401, detail=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_kiosk(
+    engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)]
+) -> KioskIdentity:
+    """The kiosk named by the bearer token. Raises HTTPException 401 for a missing, unknown or revoked one."""
+    if credentials is None:
+        raise _unauthorized()
+    with engine.connect() as conn:
+        kiosk = authenticate_kiosk(conn, credentials.credentials)
+    if kiosk is None:
+        raise _unauthorized()
+    return kiosk
+
+
+def require_api_key(
+    engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_bearer)]
+) -> None:
+    """Check the bearer API key. Raises HTTPException 401 for a missing, unknown or revoked key."""
+    if credentials is None:
+        raise _unauthorized()
+    query = select(api_keys.c.id).where(
+        api_keys.c.key_hash == hash_secret(credentials.credentials), api_keys.c.revoked_at.is_(None)
+    )
+    with engine.connect() as conn:
+        if conn.execute(query).first() is None:
+            raise _unauthorized()
+
+
+CurrentKiosk = Annotated[KioskIdentity, Depends(current_kiosk)]
+ApiKey = Depends(require_api_key)

@@ -1,0 +1,176 @@
+"""Ingest tap batches from kiosks: idempotent, atomic per batch, rollups in the same transaction.
+
+A batch is one transaction whose first statement is the insert, so on SQLite it takes the
+write lock at once (no read-then-upgrade deadlock) and on PostgreSQL concurrent deliveries of
+the same tap are settled by the primary key (``ON CONFLICT DO NOTHING``). Only rows the insert
+actually returned are added to the rollups, so a retry or a race never counts a tap twice.
+
+Raises nothing of its own: database errors propagate and roll the whole batch back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.admin import hash_secret
+from server.db import kiosks, locations, rollups, taps
+from shared.protocol import BatchResult, Tap, TapBatch
+
+# Columns that make up a tap's content as the kiosk sent it: equal -> duplicate, else conflict.
+CONTENT_COLUMNS = (
+    "kiosk_id", "seq", "question_id", "scale", "score", "tapped_at",
+    "mono_ns", "boot_id", "followup", "comment",
+)  # fmt: skip
+ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score")
+
+
+@dataclass(frozen=True)
+class KioskIdentity:
+    """The kiosk a valid token belongs to, and so the only location it may write to."""
+
+    kiosk_id: str
+    location_id: int
+    timezone: ZoneInfo
+
+
+def authenticate_kiosk(conn: Connection, token: str) -> KioskIdentity | None:
+    """The kiosk whose (unrevoked) token this is, or None for an unknown or revoked token."""
+    row = conn.execute(
+        select(kiosks.c.id, kiosks.c.location_id, locations.c.timezone)
+        .join(locations, locations.c.id == kiosks.c.location_id)
+        .where(kiosks.c.token_hash == hash_secret(token), kiosks.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return KioskIdentity(kiosk_id=row.id, location_id=row.location_id, timezone=ZoneInfo(row.timezone))
+
+
+def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_seconds: float) -> datetime | None:
+    """The corrected time of a tap when the kiosk clock is off by more than ``skew_seconds``, else None.
+
+    With the same ``boot_id`` the monotonic clock gives the tap's age at send time exactly;
+    otherwise the kiosk clock's offset at send time is applied.
+    """
+    offset = received_at - batch.sent_at
+    if abs(offset.total_seconds()) <= skew_seconds:
+        return None
+    if tap.boot_id == batch.boot_id and batch.mono_ns >= tap.mono_ns:
+        return received_at - timedelta(microseconds=(batch.mono_ns - tap.mono_ns) // 1000)
+    return tap.tapped_at + offset
+
+
+def tap_row(
+    tap: Tap, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime, skew_seconds: float
+) -> dict[str, Any]:
+    """The ``taps`` row for one tap: local date and hour in the location's zone, server flags added."""
+    corrected = effective_time(tap, batch, received_at, skew_seconds)
+    effective = corrected or tap.tapped_at
+    local = effective.astimezone(kiosk.timezone)
+    flags = [*tap.flags, *(["clock_corrected"] if corrected else [])]
+    return {
+        "id": tap.id,
+        "kiosk_id": kiosk.kiosk_id,
+        "location_id": kiosk.location_id,
+        "seq": tap.seq,
+        "question_id": tap.question_id,
+        "scale": tap.scale,
+        "score": tap.score,
+        "tapped_at": tap.tapped_at,
+        "effective_at": effective,
+        "local_date": local.date(),
+        "local_hour": local.hour,
+        "mono_ns": tap.mono_ns,
+        "boot_id": tap.boot_id,
+        "followup": tap.followup,
+        "comment": tap.comment,
+        "flags": ",".join(flags),
+        "received_at": received_at,
+    }
+
+
+def ingest_batch(
+    engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_seconds: float = 120.0
+) -> BatchResult:
+    """Store a batch atomically and return what happened to each tap.
+
+    New taps are inserted and counted into the rollups; ids already stored with the same content
+    are duplicates, with other content conflicts (the stored row wins).
+    """
+    received_at = datetime.now(UTC)
+    rows = {tap.id: tap_row(tap, kiosk, batch, received_at, skew_seconds) for tap in batch.taps}
+    with engine.begin() as conn:
+        inserted = _insert_new(conn, list(rows.values()))
+        duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
+        _add_to_rollups(conn, (rows[i] for i in inserted))
+        if batch.heartbeat is not None or rows:
+            _touch_kiosk(conn, kiosk, batch, received_at)
+    return BatchResult(
+        accepted=len(inserted), duplicates=duplicates, conflicts=sorted(conflicts), server_time=received_at
+    )
+
+
+def _dialect_insert(conn: Connection, table: Any) -> Any:
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _insert_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[UUID]:
+    """Insert rows whose id is not stored yet; returns the ids actually inserted."""
+    if not rows:
+        return set()
+    stmt = _dialect_insert(conn, taps).on_conflict_do_nothing(index_elements=["id"]).returning(taps.c.id)
+    return {row.id for row in conn.execute(stmt, list(rows))}
+
+
+def _classify_existing(conn: Connection, rows: dict[UUID, dict[str, Any]]) -> tuple[int, list[UUID]]:
+    """Count ids stored with identical content (duplicates) and list those with other content."""
+    if not rows:
+        return 0, []
+    columns = [taps.c.id, *(taps.c[name] for name in CONTENT_COLUMNS), taps.c.flags]
+    stored = conn.execute(select(*columns).where(taps.c.id.in_(list(rows)))).all()
+    duplicates, conflicts = 0, []
+    for row in stored:
+        if _same_content(row._mapping, rows[row.id]):
+            duplicates += 1
+        else:
+            conflicts.append(row.id)
+    return duplicates, conflicts
+
+
+def _same_content(stored: Any, sent: dict[str, Any]) -> bool:
+    """Whether a stored tap equals a sent one in everything the kiosk decided."""
+    kiosk_flags = {f for f in stored["flags"].split(",") if f and f != "clock_corrected"}
+    sent_flags = {f for f in sent["flags"].split(",") if f and f != "clock_corrected"}
+    return kiosk_flags == sent_flags and all(stored[name] == sent[name] for name in CONTENT_COLUMNS)
+
+
+def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
+    """Increment the hourly rollup counts by the newly inserted, counted taps."""
+    counts = Counter(
+        tuple(row[name] for name in ROLLUP_KEY) for row in inserted if "repeat" not in row["flags"].split(",")
+    )
+    if not counts:
+        return
+    values = [dict(zip(ROLLUP_KEY, key, strict=True), count=n) for key, n in sorted(counts.items())]
+    stmt = _dialect_insert(conn, rollups)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(ROLLUP_KEY), set_={"count": rollups.c.count + stmt.excluded.count}
+    )
+    conn.execute(stmt, values)
+
+
+def _touch_kiosk(conn: Connection, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime) -> None:
+    values: dict[str, Any] = {"last_seen_at": received_at}
+    if batch.heartbeat is not None:
+        values.update(queue_depth=batch.heartbeat.queue_depth, app_version=batch.heartbeat.app_version)
+    conn.execute(update(kiosks).where(kiosks.c.id == kiosk.kiosk_id).values(**values))
+

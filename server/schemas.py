@@ -1,0 +1,67 @@
+"""API response schemas, separate from the tables they are read from."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from shared import scores
+
+
+class ShareOut(BaseModel):
+    """A percentage with its count, sample size and 95 % Wilson interval."""
+
+    value: float | None = Field(description="percent; null when n is 0")
+    low: float | None
+    high: float | None
+    k: int
+    n: int
+    small_sample: bool
+
+    @classmethod
+    def of(cls, share: scores.Share) -> ShareOut:
+        return cls(value=share.value, low=share.low, high=share.high, k=share.k, n=share.n,
+                   small_sample=share.small)  # fmt: skip
+
+
+class EstimateOut(BaseModel):
+    """A mean-type score (Happy Index, NPS) with its 95 % interval."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    small_sample: bool
+
+    @classmethod
+    def of(cls, estimate: scores.Estimate) -> EstimateOut:
+        return cls(value=estimate.value, low=estimate.low, high=estimate.high, n=estimate.n,
+                   small_sample=estimate.small)  # fmt: skip
+
+
+class LocationOut(BaseModel):
+    """A location as listed by the API."""
+
+    id: int
+    name: str
+    timezone: str
+    scale: int
+
+
+class LocationSummary(BaseModel):
+    """Satisfaction at one location over local dates ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    location_id: int
+    location_name: str
+    timezone: str
+    question_id: str
+    start: date
+    end: date
+    scale: int = Field(description="the location's current face scale; keys of `counts` are 1..scale")
+    responses: int = Field(description="counted taps (repeat presses excluded), all scales")
+    counts: dict[str, int] = Field(description="score -> count on the location's scale")
+    happy_index: EstimateOut
+    csat: ShareOut
+    negative: ShareOut
+    nps: EstimateOut
