@@ -21,6 +21,7 @@ FACE_SCALES = (3, 4, 5)
 NPS_SCALE = 11
 SCALES = (*FACE_SCALES, NPS_SCALE)
 MAX_COMMENT_CHARS = 500
+DEFAULT_TEXTS = {"question": "How was your experience today?", "thanks": "Thank you!"}
 
 Scale = Literal[3, 4, 5, 11]
 TapFlag = Literal["repeat", "followup_timeout"]  # set by the kiosk
@@ -113,7 +114,7 @@ class KioskConfig(_Strict):
     scale: Scale = 5
     default_language: str = "en"
     texts: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {"en": {"question": "How was your experience today?", "thanks": "Thank you!"}},
+        default_factory=lambda: {"en": dict(DEFAULT_TEXTS)},
         description="language code -> text key -> text",
     )
     thank_you_seconds: float = Field(default=3.0, gt=0, le=60)
