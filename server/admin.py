@@ -41,7 +41,9 @@ def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'") from exc
+        raise InvalidInput(
+            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'"
+        ) from exc
 
 
 def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) -> int:

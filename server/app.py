@@ -56,7 +56,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "taps") for e in errors):
             return JSONResponse(
-                {"message": f"taps: more than {MAX_TAPS_PER_BATCH} taps in one batch; split it"}, status_code=413
+                {"message": f"taps: more than {MAX_TAPS_PER_BATCH} taps in one batch; split it"},
+                status_code=413,
             )
         message = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in errors[:5])
         detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors[:50]]

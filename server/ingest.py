@@ -173,4 +173,3 @@ def _touch_kiosk(conn: Connection, kiosk: KioskIdentity, batch: TapBatch, receiv
     if batch.heartbeat is not None:
         values.update(queue_depth=batch.heartbeat.queue_depth, app_version=batch.heartbeat.app_version)
     conn.execute(update(kiosks).where(kiosks.c.id == kiosk.kiosk_id).values(**values))
-
