@@ -1,0 +1,127 @@
+"""Kiosk-side commands (``smilepost kiosk run|simulate|sync``): thin wrappers over the kiosk library.
+
+Registered on the ``kiosk`` command group by :mod:`server.cli`. Options left out fall back to
+:class:`kiosk.settings.KioskSettings` (``SMILEPOST_KIOSK_*``), the kiosk's one settings object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from pydantic import SecretStr
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from kiosk.settings import KioskSettings
+from kiosk.sync import Syncer, SyncError, make_client
+
+ServerOpt = Annotated[
+    str | None, typer.Option("--server", help="Server base URL, e.g. http://127.0.0.1:8000.", show_default=False)
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option("--token", help="This kiosk's token (from `smilepost kiosk enroll`).", show_default=False),
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Folder of the kiosk's outbox database [default: kiosk-data].", show_default=False),
+]
+
+
+def _settings(server: str | None, token: str | None, data: Path | None, **extra: object) -> KioskSettings:
+    """KioskSettings with the given options overriding the environment."""
+    overrides: dict[str, object] = {k: v for k, v in extra.items() if v is not None}
+    if server is not None:
+        overrides["server"] = server
+    if token is not None:
+        overrides["token"] = SecretStr(token)
+    if data is not None:
+        overrides["data_dir"] = data
+    return KioskSettings(**overrides)  # type: ignore[arg-type]
+
+
+def _client_factory(settings: KioskSettings) -> Callable[[], httpx.Client]:
+    """Clients for the configured server. Raises typer.BadParameter when there is no token."""
+    if settings.token is None:
+        raise typer.BadParameter("a kiosk token is required: pass --token or set SMILEPOST_KIOSK_TOKEN")
+    token = settings.token.get_secret_value()
+    return lambda: make_client(settings.server, token, timeout=settings.request_timeout)
+
+
+def run(
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data: DataOpt = None,
+    fullscreen: Annotated[bool, typer.Option("--fullscreen", help="Fill the screen (kiosk mode).")] = False,
+) -> None:
+    """Run the kiosk window: customers tap a face, taps are stored at once and synced in the background."""
+    from kiosk.app import run_app  # imports Kivy: only when the window is wanted
+    from kiosk.display import has_display
+
+    settings = _settings(server, token, data, fullscreen=fullscreen or None)
+    if not has_display():
+        typer.echo("No display found: the kiosk window runs offscreen (SDL offscreen driver). Press Ctrl-C to stop.")
+    run_app(settings)
+
+
+def simulate(
+    taps: Annotated[int, typer.Option("--taps", min=1, help="Number of customers to simulate.")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    data: DataOpt = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed for reproducible scores.")] = None,
+) -> None:
+    """Record N taps with random scores through the kiosk store, sync until the outbox is empty, print JSON.
+
+    Exit code 0 only when every tap is acknowledged by the server.
+    """
+    from kiosk.simulate import simulate as run_simulation
+
+    settings = _settings(server, token, data)
+    factory = _client_factory(settings)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        transient=True, console=_stderr_console(),
+    ) as progress:  # fmt: skip
+        task = progress.add_task("recording taps", total=taps)
+        try:
+            report = run_simulation(
+                settings.data_dir, factory, taps=taps, seed=seed, on_tap=lambda: progress.advance(task)
+            )
+        except SyncError as exc:
+            _fail(str(exc))
+    typer.echo(json.dumps(report.__dict__))
+    if report.pending or report.acknowledged < report.recorded:
+        raise typer.Exit(1)
+
+
+def sync(server: ServerOpt = None, token: TokenOpt = None, data: DataOpt = None) -> None:
+    """Send the outbox once (with retries) and print what happened; exit 0 when the outbox is empty."""
+    from kiosk.store import Store
+
+    settings = _settings(server, token, data)
+    with Store.open(settings.data_dir) as store, _client_factory(settings)() as client:
+        try:
+            report = Syncer(store, client, batch_size=settings.batch_size).drain(max_attempts=5)
+        except SyncError as exc:
+            _fail(f"{exc}; {store.counts().pending} taps still queued")
+        pending = store.counts().pending
+    typer.echo(json.dumps({"sent": report.sent, "accepted": report.accepted, "duplicates": report.duplicates,
+                           "conflicts": len(report.conflicts), "pending": pending}))  # fmt: skip
+    if pending:
+        raise typer.Exit(1)
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)

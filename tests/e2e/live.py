@@ -1,0 +1,75 @@
+"""Helpers to run Smilepost the way users do: the `smilepost` command and a real uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
+
+
+@dataclass
+class Cli:
+    """Runs `smilepost` against one data folder (and so one SQLite database)."""
+
+    data_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SMILEPOST_")}
+        return {**env, "SMILEPOST_DATA_DIR": str(self.data_dir)}
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [SMILEPOST, *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"smilepost {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    def json(self, *args: str) -> dict[str, object]:
+        parsed: dict[str, object] = json.loads(self.run(*args).stdout)
+        return parsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_server(cli: Cli, log_path: Path) -> LiveServer:
+    """`smilepost server` on a free loopback port, once /healthz answers. Raises RuntimeError if it does not."""
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port)], env=cli.env, stdout=log, stderr=log
+    )
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(url, process)
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
