@@ -14,6 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 from pydantic import SecretStr
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from kiosk.settings import KioskSettings
@@ -85,7 +86,7 @@ def simulate(
     factory = _client_factory(settings)
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        transient=True, console=_stderr_console(),
+        transient=True, console=Console(stderr=True),
     ) as progress:  # fmt: skip
         task = progress.add_task("recording taps", total=taps)
         try:
@@ -114,12 +115,6 @@ def sync(server: ServerOpt = None, token: TokenOpt = None, data: DataOpt = None)
                            "conflicts": len(report.conflicts), "pending": pending}))  # fmt: skip
     if pending:
         raise typer.Exit(1)
-
-
-def _stderr_console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def _fail(message: str) -> None:

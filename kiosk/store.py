@@ -1,0 +1,285 @@
+"""The kiosk's outbox: every tap is committed to SQLite before the customer sees "thank you".
+
+One :class:`Store` wraps one ``sqlite_utils.Database`` (one ``sqlite3`` connection). A connection
+belongs to the thread that opened it (``sqlite3`` raises ``ProgrammingError`` otherwise), so **each thread
+opens its own Store on the same file**: the UI thread records taps, the sync worker reads ``pending`` and
+calls ``mark_synced``.
+WAL mode lets the two work side by side; ``busy_timeout`` covers the short moments when both write.
+
+Nothing here deletes a tap. Rows only ever gain a ``synced_at``.
+
+Errors: ``pydantic.ValidationError`` for a tap the protocol would refuse (nothing is stored then);
+``sqlite3.Error`` (e.g. ``OperationalError`` for a locked or full disk) from SQLite itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+import sqlite_utils
+from pydantic import ValidationError
+from sqlite_utils.db import NotFoundError, Table
+
+from shared.protocol import KioskConfig, Tap
+
+log = logging.getLogger(__name__)
+
+FILENAME = "outbox.db"
+TAPS = "taps"
+CONFIG = "config"
+_CONFIG_KEY = "kiosk"
+_MARK_CHUNK = 500  # ids per UPDATE; far below SQLite's bound-parameter limit
+
+#: Changes each time the kiosk program starts; every Store of one process shares it, so the UI thread's taps
+#: and the sync worker's batches carry the same boot id (their ``mono_ns`` come from the same clock).
+PROCESS_BOOT_ID = uuid.uuid4().hex
+
+# sqlite-utils' create_table() cannot write AUTOINCREMENT. Without it SQLite may hand out the rowid of a
+# deleted last row again; AUTOINCREMENT keeps the high-water mark in sqlite_sequence, so seq is never reused.
+# seq IS the rowid, so it is assigned by the INSERT itself: the same statement, the same transaction.
+_CREATE_TAPS = """
+CREATE TABLE IF NOT EXISTS taps (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    question_id TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    scale INTEGER NOT NULL,
+    tapped_at TEXT NOT NULL,
+    mono_ns INTEGER NOT NULL,
+    boot_id TEXT NOT NULL,
+    followup TEXT,
+    comment TEXT,
+    flags TEXT NOT NULL DEFAULT '[]',
+    synced_at TEXT
+)
+"""
+# sqlite-utils' create_index() cannot make a partial index. This one holds only unsynced rows, so `pending`
+# and the pending count stay fast however many synced taps pile up, and it costs little to maintain.
+_CREATE_PENDING_INDEX = "CREATE INDEX IF NOT EXISTS taps_pending ON taps (seq) WHERE synced_at IS NULL"
+# The kiosk's hot path: Table.insert() introspects the table on every call; one prepared statement does not.
+_INSERT_TAP = """
+INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags)
+VALUES (:id, :question_id, :score, :scale, :tapped_at, :mono_ns, :boot_id, :followup, :comment, :flags)
+"""
+_TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags"
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """How many taps the outbox holds."""
+
+    total: int
+    pending: int
+    synced: int
+
+
+class Store:
+    """The outbox of one kiosk, on one SQLite file. Use one Store per thread (see the module docstring)."""
+
+    def __init__(self, path: Path | str, *, boot_id: str | None = None) -> None:
+        """Open (and if needed create) the outbox at ``path``.
+
+        Raises sqlite3.Error if the file cannot be opened or is not a database.
+        """
+        self.path = Path(path)
+        self.boot_id = boot_id or PROCESS_BOOT_ID
+        self.db = sqlite_utils.Database(self.path)
+        try:
+            self._configure()
+            self._create_schema()
+        except BaseException:
+            self.db.close()
+            raise
+        self.taps: Table = self.db.table(TAPS)
+        self.config: Table = self.db.table(CONFIG)
+
+    @classmethod
+    def open(cls, data_dir: Path, *, boot_id: str | None = None) -> Store:
+        """Open ``data_dir / "outbox.db"``, creating the folder if needed.
+
+        Raises OSError if the folder cannot be created, sqlite3.Error if the database cannot be opened.
+        """
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / FILENAME, boot_id=boot_id)
+
+    def _configure(self) -> None:
+        # busy_timeout first: switching to WAL needs a lock another Store may briefly hold.
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = FULL")
+
+    def _create_schema(self) -> None:
+        with self.db.atomic():
+            self.db.execute(_CREATE_TAPS)
+            self.db.execute(_CREATE_PENDING_INDEX)
+            self.db.create_table(
+                CONFIG,
+                {"key": str, "body": str, "etag": str, "saved_at": str},
+                pk="key",
+                not_null=["body", "saved_at"],
+                if_not_exists=True,
+            )
+
+    # -- taps --------------------------------------------------------------------------------------
+
+    def record_tap(
+        self,
+        score: int,
+        scale: int,
+        question_id: str = "main",
+        *,
+        followup: str | None = None,
+        comment: str | None = None,
+        flags: Sequence[str] = (),
+    ) -> Tap:
+        """Store one tap durably (committed with synchronous=FULL) and return it with its new ``seq``.
+
+        Raises pydantic.ValidationError if the protocol would refuse the tap (e.g. a score outside the scale);
+        nothing is stored then. Raises sqlite3.Error if SQLite cannot commit; nothing is stored then either.
+        """
+        # Validate before writing, with a placeholder seq: the real one comes from the INSERT.
+        draft = Tap(
+            id=uuid.uuid4(),
+            seq=1,
+            question_id=question_id,
+            scale=scale,  # type: ignore[arg-type]  # validated by the model
+            score=score,
+            tapped_at=datetime.now(UTC),
+            mono_ns=time.monotonic_ns(),
+            boot_id=self.boot_id,
+            followup=followup,
+            comment=comment,
+            flags=list(flags),  # type: ignore[arg-type]  # validated by the model
+        )
+        cursor = self.db.execute(_INSERT_TAP, _row_from_tap(draft))  # one statement, committed by execute()
+        seq = cursor.lastrowid
+        assert seq is not None  # an INSERT into a rowid table always sets it
+        return draft.model_copy(update={"seq": seq})
+
+    def pending(self, limit: int = 1000) -> list[Tap]:
+        """Unsynced taps, oldest ``seq`` first, at most ``limit``.
+
+        Raises ValueError for a limit below 1; pydantic.ValidationError if a stored row is corrupt.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        rows = self.taps.rows_where("synced_at IS NULL", order_by="seq", select=_TAP_COLUMNS, limit=limit)
+        return [_tap_from_row(row) for row in rows]
+
+    def mark_synced(self, ids: Iterable[UUID | str], at: datetime | None = None) -> int:
+        """Mark the taps with these ids synced (at ``at``, default now); return how many were newly marked.
+
+        Ids that are unknown or already synced are left alone. Raises sqlite3.Error if SQLite cannot commit.
+        """
+        stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat()
+        keys = [str(UUID(str(i))) for i in ids]
+        marked = 0
+        with self.db.atomic():
+            for start in range(0, len(keys), _MARK_CHUNK):
+                chunk = keys[start : start + _MARK_CHUNK]
+                # Table.update() works by primary key (seq); the sync side knows ids, and wants a count back.
+                marks = ", ".join("?" * len(chunk))
+                cursor = self.db.execute(
+                    f"UPDATE taps SET synced_at = ? WHERE synced_at IS NULL AND id IN ({marks})",
+                    [stamp, *chunk],
+                )
+                marked += cursor.rowcount
+        return marked
+
+    def counts(self) -> StoreCounts:
+        """Total, pending and synced taps, read in one consistent query."""
+        # One statement, so both numbers come from one snapshot; the pending count uses the partial index.
+        sql = (
+            "SELECT (SELECT count(*) FROM taps) AS total,"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL) AS pending"
+        )
+        row = next(self.db.query(sql))
+        total, pending = int(row["total"]), int(row["pending"])
+        return StoreCounts(total=total, pending=pending, synced=total - pending)
+
+    def last_tap_at(self) -> datetime | None:
+        """Wall-clock time of the newest tap, or None when no tap was ever recorded."""
+        for row in self.taps.rows_where(order_by="seq DESC", select="tapped_at", limit=1):
+            return datetime.fromisoformat(row["tapped_at"])
+        return None
+
+    def iter_all(self) -> Iterator[Tap]:
+        """Every stored tap, synced or not, in ``seq`` order (for inspection and tests)."""
+        for row in self.taps.rows_where(order_by="seq", select=_TAP_COLUMNS):
+            yield _tap_from_row(row)
+
+    # -- config cache ------------------------------------------------------------------------------
+
+    def save_config(self, config: KioskConfig, etag: str | None) -> None:
+        """Cache the server's config (and its ETag) so a rebooted kiosk starts offline with it.
+
+        Raises sqlite3.Error if SQLite cannot commit.
+        """
+        record = {
+            "key": _CONFIG_KEY,
+            "body": config.model_dump_json(),
+            "etag": etag,
+            "saved_at": datetime.now(UTC).isoformat(),
+        }
+        self.config.upsert(record, pk="key")
+
+    def cached_config(self) -> tuple[KioskConfig, str | None] | None:
+        """The last saved config and its ETag, or None if none was saved or it no longer validates."""
+        try:
+            row = self.config.get(_CONFIG_KEY)
+        except NotFoundError:
+            return None
+        try:
+            return KioskConfig.model_validate_json(row["body"]), row["etag"]
+        except ValidationError:
+            log.warning("ignoring cached kiosk config that no longer validates", exc_info=True)
+            return None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection. Every tap was already committed by record_tap."""
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, boot_id={self.boot_id!r})"
+
+
+def _row_from_tap(tap: Tap) -> dict[str, Any]:
+    return {
+        "id": str(tap.id),
+        "question_id": tap.question_id,
+        "score": tap.score,
+        "scale": tap.scale,
+        "tapped_at": tap.tapped_at.astimezone(UTC).isoformat(),
+        "mono_ns": tap.mono_ns,
+        "boot_id": tap.boot_id,
+        "followup": tap.followup,
+        "comment": tap.comment,
+        "flags": json.dumps(tap.flags),
+    }
+
+
+def _tap_from_row(row: dict[str, Any]) -> Tap:
+    return Tap.model_validate({**row, "flags": json.loads(row["flags"])})
+
+
+__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Store", "StoreCounts"]

@@ -1,0 +1,481 @@
+"""Send the outbox to the server: batches of taps up, the kiosk's config down.
+
+:class:`Syncer` does one job at a time on an ``httpx.Client`` you hand it (tests hand it an
+``httpx.MockTransport``). :class:`SyncWorker` is the background thread the Kivy app runs: its own Store,
+its own client, a loop of fetch-config / send / report / wait.
+
+A tap is marked synced only after the server answered 2xx with a valid ``BatchResult`` for the batch that
+carried it. A failed send never deletes or marks anything: the taps stay pending and go out next time.
+
+Exception tree::
+
+    SyncError                 base class; .report holds what was delivered before the failure
+     ├── Unreachable          worth retrying later: network errors and timeouts, 408, 429, 5xx, and answers
+     │                        that are not the server's (a redirect, a 2xx body that is not a BatchResult,
+     │                        e.g. a captive portal); .retry_after: float | None from Retry-After
+     └── Rejected             retrying will not help: 401, 403, 422, other 4xx, a single tap over the size
+                              limit (413); .status: int and .message: str (the server's Problem message)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+import httpx
+from pydantic import ValidationError
+
+from kiosk import __version__
+from kiosk.store import Store
+from shared.protocol import MAX_TAPS_PER_BATCH, BatchResult, Heartbeat, KioskConfig, Tap, TapBatch
+
+log = logging.getLogger(__name__)
+
+TAPS_PATH = "/api/v1/taps"
+CONFIG_PATH = "/api/v1/kiosk/config"
+USER_AGENT = f"smilepost-kiosk/{__version__}"
+
+BACKOFF_BASE = 0.5  # seconds
+BACKOFF_CAP = 60.0  # seconds
+RETRY_AFTER_CAP = 300.0  # seconds
+_RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one send (or drain) delivered."""
+
+    batches: int = 0
+    sent: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: list[UUID] = field(default_factory=list)
+
+    def __add__(self, other: SyncReport) -> SyncReport:
+        return SyncReport(
+            batches=self.batches + other.batches,
+            sent=self.sent + other.sent,
+            accepted=self.accepted + other.accepted,
+            duplicates=self.duplicates + other.duplicates,
+            conflicts=[*self.conflicts, *other.conflicts],
+        )
+
+
+class SyncError(Exception):
+    """Base of sync failures; ``report`` is what was delivered before it happened."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.report = SyncReport()
+
+
+class Unreachable(SyncError):
+    """The server could not be reached or could not answer now; try again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Rejected(SyncError):
+    """The server refused the request; the same request will be refused again."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def make_client(
+    server: str, token: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An ``httpx.Client`` for ``server`` that sends the kiosk's bearer token and user agent."""
+    return httpx.Client(
+        base_url=server,
+        headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+        timeout=timeout,
+        transport=transport,
+    )
+
+
+def backoff_delay(attempt: int, retry_after: float | None, rand: Callable[[], float]) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): full jitter, or the server's Retry-After.
+
+    Full jitter is ``rand() * min(60, 0.5 * 2**attempt)``; a Retry-After wins, capped at 300 s.
+    """
+    if retry_after is not None:
+        return min(RETRY_AFTER_CAP, max(0.0, float(retry_after)))
+    return float(rand()) * min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt, 32))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _problem_message(response: httpx.Response) -> str:
+    """The ``message`` of a Problem body, else the start of the body, else the reason phrase."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):  # FastAPI's default error body
+        return str(body["detail"])
+    text = response.text.strip()
+    return text[:200] if text else response.reason_phrase
+
+
+def _error_for(response: httpx.Response) -> SyncError:
+    """The exception for a non-2xx, non-304 answer (see the tree in the module docstring)."""
+    status = response.status_code
+    if status in _RETRYABLE_STATUSES or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return Unreachable(f"HTTP {status}: {_problem_message(response)}", retry_after=retry_after)
+    if 400 <= status < 500:
+        return Rejected(status, _problem_message(response))
+    location = response.headers.get("Location", "")
+    return Unreachable(f"unexpected HTTP {status} {location}".rstrip())
+
+
+class _TooLarge(Exception):
+    """413 for a batch of more than one tap: split it."""
+
+
+class Syncer:
+    """Sends pending taps and fetches config over one client, for one Store (use it on one thread)."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: httpx.Client,
+        *,
+        batch_size: int = MAX_TAPS_PER_BATCH,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        """Raises ValueError for a batch_size outside 1..1000."""
+        if not 1 <= batch_size <= MAX_TAPS_PER_BATCH:
+            raise ValueError(f"batch_size must be in 1..{MAX_TAPS_PER_BATCH}, got {batch_size}")
+        self.store = store
+        self.client = client
+        self.batch_size = batch_size
+        self.sleep = sleep
+        self.rand = rand
+
+    # -- taps --------------------------------------------------------------------------------------
+
+    def send_pending(self) -> SyncReport:
+        """Send every pending tap in batches, oldest first, until none is pending.
+
+        A 413 halves the batch size for the rest of this call. Raises Unreachable or Rejected (see the module
+        docstring) with ``.report`` set to what was delivered before; the failed batch stays pending.
+        """
+        report = SyncReport()
+        size = self.batch_size
+        while taps := self.store.pending(size):
+            try:
+                report += self._send_batch(taps)
+            except _TooLarge:
+                if len(taps) == 1:
+                    error = Rejected(413, f"tap {taps[0].id} alone is over the server's size limit")
+                    error.report = report
+                    raise error from None
+                size = max(1, len(taps) // 2)
+                log.info("server said 413 for %d taps; trying batches of %d", len(taps), size)
+            except SyncError as error:
+                error.report = report
+                raise
+        return report
+
+    def _send_batch(self, taps: list[Tap]) -> SyncReport:
+        """POST one batch; mark its taps synced after a 2xx with a BatchResult.
+
+        Raises _TooLarge on 413, Unreachable or Rejected otherwise.
+        """
+        body = self._batch(taps).model_dump_json()
+        response = self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
+        if response.status_code == 413:
+            raise _TooLarge()
+        if not response.is_success:
+            raise _error_for(response)
+        try:
+            result = BatchResult.model_validate_json(response.content)
+        except ValidationError:
+            raise Unreachable(f"HTTP {response.status_code} without a BatchResult (captive portal?)") from None
+        self.store.mark_synced(tap.id for tap in taps)
+        self._log_result(taps, result)
+        return SyncReport(
+            batches=1,
+            sent=len(taps),
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            conflicts=list(result.conflicts),
+        )
+
+    def _batch(self, taps: list[Tap]) -> TapBatch:
+        heartbeat = Heartbeat(
+            queue_depth=self.store.counts().pending,
+            app_version=__version__,
+            last_tap_at=self.store.last_tap_at(),
+        )
+        return TapBatch(
+            sent_at=datetime.now(UTC),
+            boot_id=self.store.boot_id,
+            mono_ns=time.monotonic_ns(),
+            taps=taps,
+            heartbeat=heartbeat,
+        )
+
+    @staticmethod
+    def _log_result(taps: list[Tap], result: BatchResult) -> None:
+        if result.conflicts:
+            log.warning(
+                "server kept different content for %d tap(s) (its rows win): %s",
+                len(result.conflicts),
+                ", ".join(str(c) for c in result.conflicts),
+            )
+        answered = result.accepted + result.duplicates + len(result.conflicts)
+        if answered != len(taps):
+            log.warning("server accounted for %d of %d taps in a batch", answered, len(taps))
+        log.debug("batch of %d: %d accepted, %d duplicates", len(taps), result.accepted, result.duplicates)
+
+    def drain(self, *, max_attempts: int | None = None, deadline: float | None = None) -> SyncReport:
+        """send_pending until nothing is pending, backing off (full jitter) after each Unreachable.
+
+        ``max_attempts`` counts calls of send_pending; ``deadline`` is a time.monotonic() value after which no
+        new attempt starts (the last wait is cut short to end at the deadline). Raises Rejected at once, and
+        the last Unreachable when attempts or time run out; ``.report`` covers every attempt.
+        """
+        total = SyncReport()
+        attempt = 0
+        while True:
+            try:
+                return total + self.send_pending()
+            except SyncError as error:
+                total += error.report
+                error.report = total
+                if isinstance(error, Rejected):
+                    raise
+                assert isinstance(error, Unreachable)
+                delay = self._next_delay(error, attempt, max_attempts, deadline)
+                log.info("sync unreachable (%s); retrying in %.2f s", error, delay)
+                self.sleep(delay)
+                attempt += 1
+
+    def _next_delay(self, error: Unreachable, attempt: int, max_attempts: int | None, deadline: float | None) -> float:
+        """Seconds to wait before the next attempt. Raises ``error`` when attempts or time are used up."""
+        if max_attempts is not None and attempt + 1 >= max_attempts:
+            raise error
+        delay = backoff_delay(attempt, error.retry_after, self.rand)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise error
+            delay = min(delay, remaining)
+        return delay
+
+    # -- config ------------------------------------------------------------------------------------
+
+    def fetch_config(self) -> KioskConfig | None:
+        """The server's config for this kiosk, cached in the Store; the cached one on 304.
+
+        Returns None only if the server says 304 and nothing is cached. Raises Unreachable or Rejected
+        (see the module docstring); a 200 whose body is not a KioskConfig is Unreachable.
+        """
+        cached = self.store.cached_config()
+        headers = {"If-None-Match": cached[1]} if cached and cached[1] else {}
+        response = self._request("GET", CONFIG_PATH, headers=headers)
+        if response.status_code == 304:
+            return cached[0] if cached else None
+        if not response.is_success:
+            raise _error_for(response)
+        try:
+            config = KioskConfig.model_validate_json(response.content)
+        except ValidationError:
+            raise Unreachable(f"HTTP {response.status_code} without a KioskConfig (captive portal?)") from None
+        self.store.save_config(config, response.headers.get("ETag"))
+        return config
+
+    def _request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        """One request. Raises Unreachable for network errors and timeouts."""
+        try:
+            return self.client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        except httpx.RequestError as error:
+            raise Unreachable(f"{type(error).__name__}: {error}") from error
+
+
+# -- the background worker -------------------------------------------------------------------------
+
+SyncState = Literal["synced", "offline", "rejected"]
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the worker reports after each round, for the kiosk's status label."""
+
+    state: SyncState
+    queued: int
+    last_sync_at: datetime | None = None
+    last_error: str | None = None
+    config: KioskConfig | None = None  # set only when the server's config changed in this round
+
+    def describe(self) -> str:
+        """Short text for the status label: "synced", "offline, 3 queued", "token rejected"."""
+        queued = f", {self.queued} queued" if self.queued else ""
+        if self.state == "rejected":
+            if self.last_error and self.last_error.startswith(("HTTP 401", "HTTP 403")):
+                return "token rejected"
+            return f"sync rejected{queued}"
+        return f"{self.state}{queued}"
+
+
+class SyncWorker(threading.Thread):
+    """Daemon thread: fetch config, send pending taps, report a SyncStatus, wait ``interval`` or a wake().
+
+    It opens its own Store on ``db_path`` and its own client from ``client_factory`` inside run(), so nothing
+    it uses is shared with the UI thread. ``on_status`` is called on this thread: a Kivy app must hop to the
+    UI thread (Clock.schedule_once) before touching widgets.
+    """
+
+    def __init__(
+        self,
+        db_path: Path,
+        client_factory: Callable[[], httpx.Client],
+        *,
+        interval: float,
+        on_status: Callable[[SyncStatus], None],
+        batch_size: int = MAX_TAPS_PER_BATCH,
+        boot_id: str | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(name="smilepost-sync", daemon=True)
+        self.db_path = Path(db_path)
+        self.client_factory = client_factory
+        self.interval = interval
+        self.on_status = on_status
+        self.batch_size = batch_size
+        self.boot_id = boot_id
+        self.rand = rand
+        self._stopping = threading.Event()
+        self._woken = threading.Event()
+        self._failures = 0
+        self._last_sync_at: datetime | None = None
+        self._config: KioskConfig | None = None
+
+    def wake(self) -> None:
+        """Sync now instead of at the end of the interval (a backoff wait is not cut short)."""
+        self._woken.set()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Ask the thread to end; wait up to ``timeout`` s (a request in flight ends by its own timeout)."""
+        self._stopping.set()
+        self._woken.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        try:
+            with Store(self.db_path, boot_id=self.boot_id) as store, self.client_factory() as client:
+                syncer = Syncer(store, client, batch_size=self.batch_size, rand=self.rand)
+                cached = store.cached_config()
+                self._config = cached[0] if cached else None
+                while not self._stopping.is_set():
+                    delay, wakeable = self._round(syncer)
+                    self._wait(delay, wakeable=wakeable)
+        except Exception:
+            log.exception("sync worker crashed; taps stay in the outbox")
+
+    def _round(self, syncer: Syncer) -> tuple[float, bool]:
+        """One fetch/send/report round; returns how long to wait and whether wake() may cut that short."""
+        changed: KioskConfig | None = None
+        try:
+            changed = self._refresh_config(syncer)
+            syncer.send_pending()
+        except Rejected as error:
+            self._report(syncer.store, "rejected", str(error), changed)
+            return self.interval, True
+        except Unreachable as error:
+            delay = backoff_delay(self._failures, error.retry_after, self.rand)
+            self._failures += 1
+            self._report(syncer.store, "offline", str(error), changed)
+            return delay, False
+        self._failures = 0
+        self._last_sync_at = datetime.now(UTC)
+        self._report(syncer.store, "synced", None, changed)
+        return self.interval, True
+
+    def _refresh_config(self, syncer: Syncer) -> KioskConfig | None:
+        """The server's config if it differs from the last one seen, else None. Raises Rejected only."""
+        try:
+            config = syncer.fetch_config()
+        except Unreachable as error:
+            log.debug("config not fetched: %s", error)
+            return None
+        if config is None or config == self._config:
+            return None
+        self._config = config
+        return config
+
+    def _report(self, store: Store, state: SyncState, error: str | None, config: KioskConfig | None) -> None:
+        status = SyncStatus(
+            state=state,
+            queued=store.counts().pending,
+            last_sync_at=self._last_sync_at,
+            last_error=error,
+            config=config,
+        )
+        try:
+            self.on_status(status)
+        except Exception:
+            log.exception("on_status callback failed")
+
+    def _wait(self, seconds: float, *, wakeable: bool) -> None:
+        """Sleep up to ``seconds``; stop() always ends the wait, wake() only if ``wakeable``."""
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            event = self._woken if wakeable else self._stopping
+            if event.wait(remaining) and wakeable:
+                self._woken.clear()
+                return
+
+
+__all__ = [
+    "Rejected",
+    "SyncError",
+    "SyncReport",
+    "SyncStatus",
+    "SyncWorker",
+    "Syncer",
+    "Unreachable",
+    "backoff_delay",
+    "make_client",
+    "parse_retry_after",
+]

@@ -1,0 +1,216 @@
+"""The outbox on a real SQLite file: durability, seq, pending, mark_synced, config cache, pragmas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kiosk_helpers import make_config
+from pydantic import ValidationError
+
+from kiosk.store import FILENAME, Store, StoreCounts
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_open_creates_data_dir_and_outbox_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "a" / "b"
+    with Store.open(data_dir) as store:
+        assert store.path == data_dir / FILENAME
+    assert (data_dir / FILENAME).is_file()
+
+
+def test_tap_is_there_after_reopening_the_file(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        tap = store.record_tap(4, 5, followup="queue", comment="fast", flags=["repeat"])
+    with Store.open(tmp_path) as reopened:
+        assert list(reopened.iter_all()) == [tap]
+
+
+def test_tap_is_visible_to_another_process_as_soon_as_record_tap_returns(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        tap = store.record_tap(2, 3)
+        reader = (
+            "import json, sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+            "print(json.dumps(c.execute('select id, score, scale, seq from taps').fetchall()))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", reader, str(store.path)], capture_output=True, text=True, check=True
+        )
+    assert json.loads(out.stdout) == [[str(tap.id), 2, 3, 1]]
+
+
+def test_record_tap_returns_the_validated_tap_with_current_boot_and_utc_time(store: Store) -> None:
+    before = datetime.now(UTC)
+    tap = store.record_tap(5, 5, "entrance")
+    assert (tap.score, tap.scale, tap.question_id, tap.boot_id) == (5, 5, "entrance", store.boot_id)
+    assert before <= tap.tapped_at <= datetime.now(UTC)
+    assert tap.tapped_at.utcoffset() is not None and tap.tapped_at.utcoffset().total_seconds() == 0
+    assert tap.flags == [] and tap.followup is None
+
+
+def test_seq_strictly_increases_and_is_never_reused_after_deletes(store: Store) -> None:
+    seqs = [store.record_tap(3, 5).seq for _ in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    # The store never deletes; simulate an operator deleting the newest rows by hand.
+    store.db.execute("DELETE FROM taps WHERE seq >= 4")
+    assert store.record_tap(3, 5).seq == 6
+
+
+def test_seq_continues_after_reopen(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        store.record_tap(1, 3)
+        store.record_tap(2, 3)
+    with Store.open(tmp_path) as store:
+        assert store.record_tap(3, 3).seq == 3
+
+
+@pytest.mark.parametrize(
+    ("score", "scale"),
+    [(0, 5), (6, 5), (4, 3), (11, 11), (-1, 11), (3, 6)],
+)
+def test_record_tap_with_invalid_score_raises_and_stores_nothing(store: Store, score: int, scale: int) -> None:
+    with pytest.raises(ValidationError):
+        store.record_tap(score, scale)
+    assert store.counts() == StoreCounts(total=0, pending=0, synced=0)
+    assert store.record_tap(1, 3).seq == 1  # and no seq was burnt
+
+
+def test_record_tap_with_unknown_flag_raises(store: Store) -> None:
+    with pytest.raises(ValidationError):
+        store.record_tap(3, 5, flags=["bogus"])
+    assert store.counts().total == 0
+
+
+def test_pending_is_oldest_first_and_respects_limit(store: Store) -> None:
+    taps = [store.record_tap(score, 5) for score in (5, 1, 4, 2, 3)]
+    assert [t.id for t in store.pending(3)] == [t.id for t in taps[:3]]
+    assert store.pending() == taps
+
+
+def test_pending_rejects_limit_below_one(store: Store) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        store.pending(0)
+
+
+def test_mark_synced_marks_only_the_given_ids(store: Store) -> None:
+    taps = [store.record_tap(3, 5) for _ in range(4)]
+    at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert store.mark_synced([taps[1].id, str(taps[3].id)], at=at) == 2
+    assert store.pending() == [taps[0], taps[2]]
+    rows = {r["id"]: r["synced_at"] for r in store.db.query("select id, synced_at from taps")}
+    assert rows == {
+        str(taps[0].id): None,
+        str(taps[1].id): "2026-11-22T10:00:00+00:00",
+        str(taps[2].id): None,
+        str(taps[3].id): "2026-11-22T10:00:00+00:00",
+    }
+
+
+def test_mark_synced_counts_only_newly_marked_rows(store: Store) -> None:
+    tap = store.record_tap(3, 5)
+    assert store.mark_synced([tap.id]) == 1
+    assert store.mark_synced([tap.id, "6f1c2e1a-0000-4000-8000-000000000000"]) == 0
+
+
+def test_mark_synced_handles_more_ids_than_one_statement_takes(store: Store) -> None:
+    taps = [store.record_tap(3, 5) for _ in range(1200)]
+    assert store.mark_synced(t.id for t in taps) == 1200
+    assert store.counts() == StoreCounts(total=1200, pending=0, synced=1200)
+
+
+def test_counts_and_last_tap_at(store: Store) -> None:
+    assert store.last_tap_at() is None
+    first, second, last = (store.record_tap(3, 5) for _ in range(3))
+    store.mark_synced([first.id])
+    assert store.counts() == StoreCounts(total=3, pending=2, synced=1)
+    assert store.last_tap_at() == last.tapped_at
+
+
+def test_synced_taps_are_kept(store: Store) -> None:
+    taps = [store.record_tap(3, 5) for _ in range(3)]
+    store.mark_synced(t.id for t in taps)
+    assert list(store.iter_all()) == taps
+
+
+def test_pending_uses_the_partial_index(store: Store) -> None:
+    plan = list(store.db.query("EXPLAIN QUERY PLAN SELECT * FROM taps WHERE synced_at IS NULL ORDER BY seq"))
+    assert "taps_pending" in plan[0]["detail"]
+
+
+def test_config_cache_round_trip_survives_reopen(tmp_path: Path) -> None:
+    config = make_config(scale=3, thank_you_seconds=2.5, texts={"de": {"question": "Wie war es?"}})
+    with Store.open(tmp_path) as store:
+        assert store.cached_config() is None
+        store.save_config(make_config(), '"v1"')
+        store.save_config(config, '"v2"')
+    with Store.open(tmp_path) as store:
+        assert store.cached_config() == (config, '"v2"')
+
+
+def test_config_cache_without_etag(store: Store) -> None:
+    store.save_config(make_config(), None)
+    assert store.cached_config() == (make_config(), None)
+
+
+def test_cached_config_that_no_longer_validates_is_ignored(store: Store) -> None:
+    store.save_config(make_config(), '"v1"')
+    store.db.execute("UPDATE config SET body = '{\"scale\": 7}'")
+    assert store.cached_config() is None
+
+
+def test_wal_synchronous_full_and_busy_timeout_are_set(store: Store) -> None:
+    assert next(store.db.query("PRAGMA journal_mode"))["journal_mode"] == "wal"
+    assert next(store.db.query("PRAGMA synchronous"))["synchronous"] == 2  # FULL
+    assert next(store.db.query("PRAGMA busy_timeout"))["timeout"] == 5000
+
+
+def test_boot_id_is_shared_within_a_process_unless_given(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as a, Store.open(tmp_path) as b, Store.open(tmp_path, boot_id="boot-2") as c:
+        assert a.boot_id == b.boot_id != c.boot_id == "boot-2"
+        assert len(a.boot_id) == 32
+
+
+def test_boot_id_changes_with_each_program_start(tmp_path: Path) -> None:
+    code = "from kiosk.store import Store; import sys; print(Store(sys.argv[1]).boot_id)"
+    ids = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "o.db")],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(ids) == 2
+
+
+def test_store_is_bound_to_the_thread_that_opened_it(store: Store) -> None:
+    import sqlite3
+    import threading
+
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        try:
+            store.record_tap(3, 5)
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=use)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], sqlite3.ProgrammingError)
+
+
+def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as ui, Store.open(tmp_path) as worker:
+        tap = ui.record_tap(4, 5)
+        assert worker.pending() == [tap]
+        assert worker.mark_synced([tap.id]) == 1
+        assert ui.counts().synced == 1

@@ -1,0 +1,560 @@
+"""kiosk.sync against httpx.MockTransport: what is marked synced when, retries, backoff, config cache."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+from kiosk_helpers import make_config
+
+from kiosk import __version__
+from kiosk.store import Store, StoreCounts
+from kiosk.sync import (
+    Rejected,
+    Syncer,
+    SyncError,
+    SyncReport,
+    SyncStatus,
+    SyncWorker,
+    Unreachable,
+    backoff_delay,
+    make_client,
+    parse_retry_after,
+)
+from shared.protocol import KioskConfig, TapBatch
+
+Handler = Callable[[httpx.Request], httpx.Response]
+SERVER_TIME = "2026-11-22T10:00:05Z"
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    """A server that accepts every tap it is sent."""
+    batch = TapBatch.model_validate_json(request.content)
+    return httpx.Response(
+        200, json={"accepted": len(batch.taps), "duplicates": 0, "conflicts": [], "server_time": SERVER_TIME}
+    )
+
+
+class FakeServer:
+    """Records every request; answers with the handler (a list of handlers is used one per request)."""
+
+    def __init__(self, *handlers: Handler) -> None:
+        self.handlers = list(handlers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        handler = self.handlers.pop(0) if len(self.handlers) > 1 else self.handlers[0]
+        return handler(request)
+
+    @property
+    def batches(self) -> list[TapBatch]:
+        return [TapBatch.model_validate_json(r.content) for r in self.requests if r.method == "POST"]
+
+
+def client_for(server: FakeServer) -> httpx.Client:
+    return make_client("http://kiosk.test", "secret-token", transport=httpx.MockTransport(server))
+
+
+@pytest.fixture
+def syncer_for(store: Store) -> Iterator[Callable[..., Syncer]]:
+    clients: list[httpx.Client] = []
+
+    def build(server: FakeServer, **kwargs: object) -> Syncer:
+        client = client_for(server)
+        clients.append(client)
+        return Syncer(store, client, **kwargs)  # type: ignore[arg-type]
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+def record(store: Store, n: int) -> list[UUID]:
+    return [store.record_tap(1 + i % 5, 5).id for i in range(n)]
+
+
+def status(code: int, headers: dict[str, str] | None = None, body: object = None) -> Handler:
+    return lambda request: httpx.Response(code, headers=headers, json=body)
+
+
+def raises(error: type[httpx.RequestError]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error("simulated", request=request)
+
+    return handler
+
+
+# -- send_pending -----------------------------------------------------------------------------------------
+
+
+def test_batch_marked_synced_only_after_2xx(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 3)
+    seen_pending: list[int] = []
+
+    def server_that_looks_first(request: httpx.Request) -> httpx.Response:
+        seen_pending.append(store.counts().pending)  # still pending while the request is in flight
+        return ok(request)
+
+    report = syncer_for(FakeServer(server_that_looks_first)).send_pending()
+    assert seen_pending == [3]
+    assert report == SyncReport(batches=1, sent=3, accepted=3, duplicates=0, conflicts=[])
+    assert store.counts() == StoreCounts(total=3, pending=0, synced=3)
+    assert [t.id for t in store.iter_all()] == ids
+
+
+def test_body_is_a_valid_tap_batch_in_seq_order_with_heartbeat(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    taps = [store.record_tap(s, 5) for s in (5, 1, 3)]
+    server = FakeServer(ok)
+    before = datetime.now(UTC)
+    syncer_for(server).send_pending()
+    request = server.requests[0]
+    assert (request.method, request.url.path) == ("POST", "/api/v1/taps")
+    assert request.headers["Authorization"] == "Bearer secret-token"
+    assert request.headers["User-Agent"] == f"smilepost-kiosk/{__version__}"
+    assert request.headers["Content-Type"] == "application/json"
+    batch = server.batches[0]
+    assert batch.taps == taps
+    assert [t.seq for t in batch.taps] == [1, 2, 3]
+    assert batch.boot_id == store.boot_id
+    assert before <= batch.sent_at <= datetime.now(UTC)
+    assert batch.mono_ns >= taps[-1].mono_ns
+    assert batch.heartbeat is not None
+    assert batch.heartbeat.queue_depth == 3
+    assert batch.heartbeat.app_version == __version__
+    assert batch.heartbeat.last_tap_at == taps[-1].tapped_at
+
+
+def test_batches_never_exceed_batch_size_and_go_oldest_first(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 7)
+    server = FakeServer(ok)
+    report = syncer_for(server, batch_size=3).send_pending()
+    assert [len(b.taps) for b in server.batches] == [3, 3, 1]
+    assert [t.id for b in server.batches for t in b.taps] == ids
+    assert (report.batches, report.sent, report.accepted) == (3, 7, 7)
+    assert store.counts().pending == 0
+
+
+def test_nothing_pending_sends_nothing(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    server = FakeServer(ok)
+    assert syncer_for(server).send_pending() == SyncReport()
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        status(500),
+        status(502),
+        status(503, {"Retry-After": "7"}),
+        status(408),
+        status(429, {"Retry-After": "3"}),
+        raises(httpx.ReadTimeout),
+        raises(httpx.ConnectTimeout),
+        raises(httpx.ConnectError),
+        raises(httpx.RemoteProtocolError),
+    ],
+    ids=["500", "502", "503", "408", "429", "read-timeout", "connect-timeout", "connect-error", "protocol"],
+)
+def test_server_errors_and_network_failures_leave_every_tap_pending(
+    store: Store, syncer_for: Callable[..., Syncer], handler: Handler
+) -> None:
+    ids = record(store, 5)
+    with pytest.raises(Unreachable):
+        syncer_for(FakeServer(handler)).send_pending()
+    assert [t.id for t in store.pending()] == ids
+    assert store.counts() == StoreCounts(total=5, pending=5, synced=0)
+
+
+def test_failure_mid_way_keeps_earlier_batches_synced_and_reports_them(
+    store: Store, syncer_for: Callable[..., Syncer]
+) -> None:
+    ids = record(store, 5)
+    with pytest.raises(Unreachable) as caught:
+        syncer_for(FakeServer(ok, raises(httpx.ReadTimeout)), batch_size=2).send_pending()
+    assert caught.value.report.sent == 2
+    assert [t.id for t in store.pending()] == ids[2:]
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (status(429, {"Retry-After": "12"}), 12.0),
+        (status(503, {"Retry-After": "1.5"}), 1.5),
+        (status(503), None),
+        (status(500, {"Retry-After": "soon"}), None),
+        (raises(httpx.ConnectError), None),
+    ],
+)
+def test_retry_after_is_parsed_into_unreachable(
+    store: Store, syncer_for: Callable[..., Syncer], handler: Handler, expected: float | None
+) -> None:
+    record(store, 1)
+    with pytest.raises(Unreachable) as caught:
+        syncer_for(FakeServer(handler)).send_pending()
+    assert caught.value.retry_after == expected
+
+
+def test_retry_after_http_date() -> None:
+    now = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Sun, 22 Nov 2026 10:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now=now) == 0.0
+
+
+def test_413_halves_the_batch_and_still_delivers_everything(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 10)
+
+    def at_most_three(request: httpx.Request) -> httpx.Response:
+        if len(TapBatch.model_validate_json(request.content).taps) > 3:
+            return httpx.Response(413, json={"message": "too many taps"})
+        return ok(request)
+
+    server = FakeServer(at_most_three)
+    report = syncer_for(server, batch_size=8).send_pending()
+    sizes = [len(TapBatch.model_validate_json(r.content).taps) for r in server.requests]
+    assert sizes == [8, 4, 2, 2, 2, 2, 2]
+    assert report.sent == 10 and report.batches == 5
+    assert [t.id for t in store.iter_all()] == ids
+    assert store.counts().pending == 0
+
+
+def test_single_tap_over_the_limit_is_rejected_and_kept(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 2)
+    with pytest.raises(Rejected) as caught:
+        syncer_for(FakeServer(status(413))).send_pending()
+    assert caught.value.status == 413
+    assert store.counts().pending == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "message"),
+    [
+        (401, {"message": "unknown or revoked token"}, "unknown or revoked token"),
+        (403, {"detail": "Forbidden"}, "Forbidden"),
+        (422, {"message": "taps.3.score: score 9 is outside 1..5", "detail": []}, "taps.3.score: score 9"),
+        (404, None, "Not Found"),
+    ],
+)
+def test_client_errors_raise_rejected_and_keep_taps(
+    store: Store, syncer_for: Callable[..., Syncer], code: int, body: object, message: str
+) -> None:
+    ids = record(store, 3)
+    with pytest.raises(Rejected) as caught:
+        syncer_for(FakeServer(status(code, body=body))).send_pending()
+    assert caught.value.status == code
+    assert caught.value.message.startswith(message)
+    assert str(caught.value).startswith(f"HTTP {code}")
+    assert [t.id for t in store.pending()] == ids
+
+
+def test_2xx_without_a_batch_result_is_not_trusted(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 2)
+    portal = FakeServer(lambda request: httpx.Response(200, text="<html>Welcome to Airport WiFi</html>"))
+    with pytest.raises(Unreachable, match="BatchResult"):
+        syncer_for(portal).send_pending()
+    assert store.counts().pending == 2
+
+
+def test_redirect_is_unreachable(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    portal = FakeServer(status(302, {"Location": "http://portal.example/login"}))
+    with pytest.raises(Unreachable, match="302"):
+        syncer_for(portal).send_pending()
+    assert store.counts().pending == 1
+
+
+def test_conflicts_are_logged_reported_and_still_marked_synced(
+    store: Store, syncer_for: Callable[..., Syncer], caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = record(store, 3)
+
+    def one_conflict(request: httpx.Request) -> httpx.Response:
+        body = {"accepted": 1, "duplicates": 1, "conflicts": [str(ids[2])], "server_time": SERVER_TIME}
+        return httpx.Response(200, json=body)
+
+    report = syncer_for(FakeServer(one_conflict)).send_pending()
+    assert report.conflicts == [ids[2]]
+    assert (report.accepted, report.duplicates) == (1, 1)
+    assert store.counts().pending == 0
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any(str(ids[2]) in r.getMessage() for r in warnings)
+
+
+def test_exception_tree() -> None:
+    assert issubclass(Unreachable, SyncError) and issubclass(Rejected, SyncError)
+    assert not issubclass(Unreachable, Rejected) and not issubclass(Rejected, Unreachable)
+
+
+# -- drain and backoff ------------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def test_drain_backs_off_with_full_jitter_then_delivers(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 2)
+    sleep = Recorder()
+    failures = [raises(httpx.ConnectError)] * 4
+    syncer = syncer_for(FakeServer(*failures, ok), sleep=sleep, rand=lambda: 0.5)
+    report = syncer.drain()
+    assert sleep.sleeps == [0.25, 0.5, 1.0, 2.0]  # 0.5 * min(60, 0.5 * 2**attempt)
+    assert report.sent == 2
+    assert store.counts().pending == 0
+
+
+def test_drain_delay_is_capped_at_60_seconds(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    syncer = syncer_for(FakeServer(*[status(500)] * 10, ok), sleep=sleep, rand=lambda: 1.0)
+    syncer.drain()
+    assert sleep.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+
+
+def test_drain_uses_rand_for_each_delay(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    rands = iter([0.0, 0.9, 0.1])
+    syncer = syncer_for(FakeServer(*[status(503)] * 3, ok), sleep=sleep, rand=lambda: next(rands))
+    syncer.drain()
+    assert sleep.sleeps == pytest.approx([0.0, 0.9 * 1.0, 0.1 * 2.0])
+
+
+def test_drain_honours_retry_after_capped_at_300(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    handlers = [status(429, {"Retry-After": "42"}), status(503, {"Retry-After": "3600"}), ok]
+    syncer_for(FakeServer(*handlers), sleep=sleep, rand=lambda: 0.5).drain()
+    assert sleep.sleeps == [42.0, 300.0]
+
+
+def test_drain_raises_last_unreachable_after_max_attempts(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    server = FakeServer(status(500), status(502), status(503), ok)
+    with pytest.raises(Unreachable, match="HTTP 503"):
+        syncer_for(server, sleep=sleep, rand=lambda: 1.0).drain(max_attempts=3)
+    assert len(server.requests) == 3
+    assert sleep.sleeps == [0.5, 1.0]
+    assert store.counts().pending == 1
+
+
+def test_drain_stops_at_deadline(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    server = FakeServer(status(500))
+    with pytest.raises(Unreachable):
+        syncer_for(server, sleep=sleep, rand=lambda: 1.0).drain(deadline=time.monotonic() - 1)
+    assert len(server.requests) == 1 and sleep.sleeps == []
+
+
+def test_drain_shortens_the_last_wait_to_the_deadline(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    syncer = syncer_for(FakeServer(status(429, {"Retry-After": "120"}), ok), sleep=sleep)
+    syncer.drain(deadline=time.monotonic() + 5)
+    assert len(sleep.sleeps) == 1 and 4.0 < sleep.sleeps[0] <= 5.0
+
+
+def test_drain_raises_rejected_at_once(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    server = FakeServer(status(500), status(401, body={"message": "unknown or revoked token"}), ok)
+    with pytest.raises(Rejected) as caught:
+        syncer_for(server, sleep=sleep, rand=lambda: 1.0).drain()
+    assert caught.value.status == 401
+    assert len(server.requests) == 2 and len(sleep.sleeps) == 1
+    assert store.counts().pending == 1
+
+
+@pytest.mark.parametrize(
+    ("attempt", "rand", "retry_after", "expected"),
+    [(0, 1.0, None, 0.5), (3, 0.5, None, 2.0), (200, 1.0, None, 60.0), (0, 0.5, 500.0, 300.0), (5, 0.0, 9.0, 9.0)],
+)
+def test_backoff_delay(attempt: int, rand: float, retry_after: float | None, expected: float) -> None:
+    assert backoff_delay(attempt, retry_after, lambda: rand) == expected
+
+
+# -- fetch_config -----------------------------------------------------------------------------------------
+
+
+def config_server(config: KioskConfig, etag: str) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/kiosk/config"
+        if request.headers.get("If-None-Match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(200, headers={"ETag": etag}, content=config.model_dump_json())
+
+    return handler
+
+
+def test_fetch_config_caches_200_and_uses_etag_for_304(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    config = make_config(scale=3, thank_you_seconds=2.0)
+    server = FakeServer(config_server(config, '"abc"'))
+    syncer = syncer_for(server)
+    assert syncer.fetch_config() == config
+    assert store.cached_config() == (config, '"abc"')
+    assert syncer.fetch_config() == config
+    assert "If-None-Match" not in server.requests[0].headers
+    assert server.requests[1].headers["If-None-Match"] == '"abc"'
+
+
+def test_fetch_config_replaces_cache_when_config_changes(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    store.save_config(make_config(scale=5), '"old"')
+    new = make_config(scale=4)
+    server = FakeServer(config_server(new, '"new"'))
+    assert syncer_for(server).fetch_config() == new
+    assert server.requests[0].headers["If-None-Match"] == '"old"'
+    assert store.cached_config() == (new, '"new"')
+
+
+def test_fetch_config_errors_keep_the_cache(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    cached = make_config(scale=3)
+    store.save_config(cached, '"v1"')
+    with pytest.raises(Unreachable):
+        syncer_for(FakeServer(raises(httpx.ConnectError))).fetch_config()
+    with pytest.raises(Rejected):
+        syncer_for(FakeServer(status(401, body={"message": "unknown or revoked token"}))).fetch_config()
+    with pytest.raises(Unreachable):
+        syncer_for(FakeServer(lambda r: httpx.Response(200, text="<html>portal</html>"))).fetch_config()
+    assert store.cached_config() == (cached, '"v1"')
+
+
+# -- SyncWorker -------------------------------------------------------------------------------------------
+
+
+class Statuses:
+    def __init__(self) -> None:
+        self.items: list[SyncStatus] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, status: SyncStatus) -> None:
+        with self.changed:
+            self.items.append(status)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[SyncStatus], bool], timeout: float = 5.0) -> SyncStatus:
+        with self.changed:
+            ok_ = self.changed.wait_for(lambda: any(predicate(s) for s in self.items), timeout)
+            assert ok_, f"no matching status in {self.items}"
+            return next(s for s in self.items if predicate(s))
+
+
+def worker_for(path: Path, server: FakeServer, statuses: Statuses, interval: float = 60) -> SyncWorker:
+    return SyncWorker(path, lambda: client_for(server), interval=interval, on_status=statuses)
+
+
+def config_and_taps(config: KioskConfig) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, headers={"ETag": '"1"'}, content=config.model_dump_json())
+        return ok(request)
+
+    return handler
+
+
+def test_worker_syncs_on_its_own_store_and_reports_new_config(tmp_path: Path) -> None:
+    config = make_config(scale=4)
+    with Store.open(tmp_path) as ui:
+        record(ui, 3)
+        statuses = Statuses()
+        worker = worker_for(ui.path, FakeServer(config_and_taps(config)), statuses)
+        worker.start()
+        try:
+            first = statuses.wait_for(lambda s: s.state == "synced")
+        finally:
+            worker.stop()
+        assert not worker.is_alive()
+        assert first.queued == 0 and first.config == config and first.last_sync_at is not None
+        assert ui.counts() == StoreCounts(total=3, pending=0, synced=3)
+        assert ui.cached_config() == (config, '"1"')
+
+
+def test_worker_wake_sends_new_taps_before_the_interval(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as ui:
+        statuses = Statuses()
+        server = FakeServer(config_and_taps(make_config()))
+        worker = worker_for(ui.path, server, statuses, interval=60)
+        worker.start()
+        try:
+            statuses.wait_for(lambda s: s.state == "synced")
+            record(ui, 2)
+            worker.wake()
+            deadline = time.monotonic() + 5
+            while ui.counts().pending and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            worker.stop()
+        assert ui.counts().pending == 0
+        assert [len(b.taps) for b in server.batches] == [2]
+
+
+def test_worker_reports_offline_with_queue_and_keeps_taps(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as ui:
+        record(ui, 2)
+        statuses = Statuses()
+        worker = worker_for(ui.path, FakeServer(raises(httpx.ConnectError)), statuses)
+        worker.start()
+        try:
+            offline = statuses.wait_for(lambda s: s.state == "offline")
+        finally:
+            worker.stop()
+        assert offline.queued == 2 and "ConnectError" in (offline.last_error or "")
+        assert offline.describe() == "offline, 2 queued"
+        assert ui.counts().pending == 2
+
+
+def test_worker_reports_rejected_token(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as ui:
+        record(ui, 1)
+        statuses = Statuses()
+        server = FakeServer(status(401, body={"message": "unknown or revoked token"}))
+        worker = worker_for(ui.path, server, statuses)
+        worker.start()
+        try:
+            rejected = statuses.wait_for(lambda s: s.state == "rejected")
+        finally:
+            worker.stop()
+        assert rejected.describe() == "token rejected"
+        assert ui.counts().pending == 1
+
+
+def test_worker_stop_is_prompt_during_a_long_interval(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as ui:
+        statuses = Statuses()
+        worker = worker_for(ui.path, FakeServer(config_and_taps(make_config())), statuses, interval=3600)
+        worker.start()
+        statuses.wait_for(lambda s: s.state == "synced")
+        started = time.monotonic()
+        worker.stop()
+        assert not worker.is_alive() and time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("status_", "text"),
+    [
+        (SyncStatus("synced", 0), "synced"),
+        (SyncStatus("synced", 4), "synced, 4 queued"),
+        (SyncStatus("offline", 12, last_error="ConnectError: refused"), "offline, 12 queued"),
+        (SyncStatus("rejected", 3, last_error="HTTP 403: Forbidden"), "token rejected"),
+        (SyncStatus("rejected", 3, last_error="HTTP 422: taps.0.score"), "sync rejected, 3 queued"),
+    ],
+)
+def test_status_description(status_: SyncStatus, text: str) -> None:
+    assert status_.describe() == text
+
+
+def test_report_addition() -> None:
+    a = SyncReport(1, 2, 2, 0, [])
+    b = SyncReport(1, 3, 1, 1, [UUID(int=1)])
+    assert a + b == SyncReport(2, 5, 3, 1, [UUID(int=1)])
