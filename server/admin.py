@@ -41,9 +41,7 @@ def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(
-            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'"
-        ) from exc
+        raise InvalidInput(f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'") from exc
 
 
 def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) -> int:
@@ -56,9 +54,7 @@ def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) 
     check_timezone(timezone)
     if scale not in SCALES:
         raise InvalidInput(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale}")
-    row = conn.execute(
-        insert(locations).values(name=name.strip(), timezone=timezone, scale=scale, created_at=_now())
-    )
+    row = conn.execute(insert(locations).values(name=name.strip(), timezone=timezone, scale=scale, created_at=_now()))
     return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 

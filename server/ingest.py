@@ -57,8 +57,11 @@ def authenticate_kiosk(conn: Connection, token: str) -> KioskIdentity | None:
 def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_seconds: float) -> datetime | None:
     """The corrected time of a tap when the kiosk clock is off by more than ``skew_seconds``, else None.
 
+    Whether the clock is off is judged at send time (``received_at - sent_at``), as DESIGN.md says; a
+    per-tap monotonic check would misfire after a suspend, which CLOCK_MONOTONIC does not count.
     With the same ``boot_id`` the monotonic clock gives the tap's age at send time exactly;
     otherwise the kiosk clock's offset at send time is applied.
+    Raises OverflowError when the correction falls outside the datetime range.
     """
     offset = received_at - batch.sent_at
     if abs(offset.total_seconds()) <= skew_seconds:
@@ -72,9 +75,13 @@ def tap_row(
     tap: Tap, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime, skew_seconds: float
 ) -> dict[str, Any]:
     """The ``taps`` row for one tap: local date and hour in the location's zone, server flags added."""
-    corrected = effective_time(tap, batch, received_at, skew_seconds)
-    effective = corrected or tap.tapped_at
-    local = effective.astimezone(kiosk.timezone)
+    try:
+        corrected = effective_time(tap, batch, received_at, skew_seconds)
+        effective = corrected or tap.tapped_at
+        local = effective.astimezone(kiosk.timezone)
+    except OverflowError:  # a kiosk clock near year 1 or 9999: only the server's clock is usable
+        corrected = effective = received_at
+        local = received_at.astimezone(kiosk.timezone)
     flags = [*tap.flags, *(["clock_corrected"] if corrected else [])]
     return {
         "id": tap.id,
@@ -97,24 +104,34 @@ def tap_row(
     }
 
 
-def ingest_batch(
-    engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_seconds: float = 120.0
-) -> BatchResult:
+def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_seconds: float = 120.0) -> BatchResult:
     """Store a batch atomically and return what happened to each tap.
 
     New taps are inserted and counted into the rollups; ids already stored with the same content
     are duplicates, with other content conflicts (the stored row wins).
     """
     received_at = datetime.now(UTC)
-    rows = {tap.id: tap_row(tap, kiosk, batch, received_at, skew_seconds) for tap in batch.taps}
+    rows: dict[UUID, dict[str, Any]] = {}
+    repeated: list[dict[str, Any]] = []  # later copies of an id already in this batch: the first copy wins
+    for tap in batch.taps:
+        row = tap_row(tap, kiosk, batch, received_at, skew_seconds)
+        if tap.id in rows:
+            repeated.append(row)
+        else:
+            rows[tap.id] = row
     with engine.begin() as conn:
         inserted = _insert_new(conn, list(rows.values()))
         duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
         _add_to_rollups(conn, (rows[i] for i in inserted))
         if batch.heartbeat is not None or rows:
             _touch_kiosk(conn, kiosk, batch, received_at)
+    for row in repeated:
+        if _same_content(rows[row["id"]], row):
+            duplicates += 1
+        else:
+            conflicts.append(row["id"])
     return BatchResult(
-        accepted=len(inserted), duplicates=duplicates, conflicts=sorted(conflicts), server_time=received_at
+        accepted=len(inserted), duplicates=duplicates, conflicts=sorted(set(conflicts)), server_time=received_at
     )
 
 

@@ -21,11 +21,14 @@ FACE_SCALES = (3, 4, 5)
 NPS_SCALE = 11
 SCALES = (*FACE_SCALES, NPS_SCALE)
 MAX_COMMENT_CHARS = 500
+INT64_MAX = 2**63 - 1  # the widest integer column (BIGINT) on SQLite and PostgreSQL
+INT32_MAX = 2**31 - 1
 DEFAULT_TEXTS = {"question": "How was your experience today?", "thanks": "Thank you!"}
 
 Scale = Literal[3, 4, 5, 11]
 TapFlag = Literal["repeat", "followup_timeout"]  # set by the kiosk
 SERVER_FLAGS = ("clock_corrected",)  # set by the server, never sent by a kiosk
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -49,16 +52,16 @@ class Tap(_Strict):
     """One customer answer as the kiosk recorded it."""
 
     id: UUID
-    seq: int = Field(ge=1, description="Per-kiosk, strictly increasing, never reused.")
+    seq: int = Field(ge=1, le=INT64_MAX, description="Per-kiosk, strictly increasing, never reused.")
     question_id: ShortText = "main"
     # scale is declared before score so that the score validator can see it.
     scale: Scale
     score: int
     tapped_at: AwareDatetime
-    mono_ns: int = Field(ge=0)
+    mono_ns: int = Field(ge=0, le=INT64_MAX)
     boot_id: ShortText
-    followup: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    comment: Annotated[str, Field(max_length=MAX_COMMENT_CHARS)] | None = None
+    followup: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_CHARS, pattern=NO_NUL)] | None = None
     flags: list[TapFlag] = Field(default_factory=list, max_length=2)
 
     @field_validator("score")
@@ -79,7 +82,7 @@ class Tap(_Strict):
 class Heartbeat(_Strict):
     """Kiosk health that rides along with every sync."""
 
-    queue_depth: int = Field(ge=0)
+    queue_depth: int = Field(ge=0, le=INT32_MAX)
     app_version: Annotated[str, Field(max_length=32)]
     last_tap_at: AwareDatetime | None = None
 
@@ -89,7 +92,7 @@ class TapBatch(_Strict):
 
     sent_at: AwareDatetime
     boot_id: ShortText
-    mono_ns: int = Field(ge=0)
+    mono_ns: int = Field(ge=0, le=INT64_MAX)
     taps: list[Tap] = Field(max_length=MAX_TAPS_PER_BATCH)
     heartbeat: Heartbeat | None = None
 

@@ -205,9 +205,7 @@ def test_happy_index_accepts_a_one_shot_iterator() -> None:
     ("rows", "csat_expected", "negative_expected"),
     [
         pytest.param([], Share(0, 0, None, None, None), Share(0, 0, None, None, None), id="empty"),
-        pytest.param(
-            [(11, 10, 3)], Share(0, 0, None, None, None), Share(0, 0, None, None, None), id="only-nps"
-        ),
+        pytest.param([(11, 10, 3)], Share(0, 0, None, None, None), Share(0, 0, None, None, None), id="only-nps"),
         # scale 4: positive {3,4} = 4+1 = 5 of 10, negative {1,2} = 2+3 = 5 of 10 -> Wilson 5/10
         pytest.param(
             rows_from(4, {1: 2, 2: 3, 3: 4, 4: 1}),
@@ -263,9 +261,7 @@ def test_csat_and_negative_share_examples(
         # all promoters: p_p = 1, p_d = 0 -> 100; var = 1 + 0 - 1² = 0 -> (100, 100)
         pytest.param(rows_from(11, {9: 4, 10: 6}), Estimate(10, 100.0, 100.0, 100.0), id="all-promoters"),
         # all detractors: p_d = 1 -> -100; var = 0 + 1 - 1 = 0 -> (-100, -100)
-        pytest.param(
-            rows_from(11, {0: 1, 3: 2, 6: 2}), Estimate(5, -100.0, -100.0, -100.0), id="all-detractors"
-        ),
+        pytest.param(rows_from(11, {0: 1, 3: 2, 6: 2}), Estimate(5, -100.0, -100.0, -100.0), id="all-detractors"),
         # passives only: p_p = p_d = 0 -> 0, var 0 -> (0, 0)
         pytest.param(rows_from(11, {7: 2, 8: 2}), Estimate(4, 0.0, 0.0, 0.0), id="all-passives"),
         # N = 10, 5 promoters, 2 passives, 3 detractors: 100*(0.5-0.3) = 20; var = 0.8 - 0.2² = 0.76
@@ -433,8 +429,6 @@ finite = st.floats(0.0, 100.0, allow_nan=False)
 
 
 @given(finite, st.integers(0, 10**6), finite, st.floats(0.0, 1000.0, allow_nan=False))
-def test_property_ranking_lies_between_index_and_overall(
-    index: float, n: int, overall: float, weight: float
-) -> None:
+def test_property_ranking_lies_between_index_and_overall(index: float, n: int, overall: float, weight: float) -> None:
     score = ranking_score(index, n, overall, weight)
     assert min(index, overall) - 1e-9 <= score <= max(index, overall) + 1e-9

@@ -1,0 +1,206 @@
+"""Fixtures for the server tests: a real database file, the real app, and small factories.
+
+The database is chosen in exactly one place, :func:`database_url`; everything else (settings,
+app, engine, client) derives from it, so the suite can later be parametrized over PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, select
+
+from server import admin
+from server.app import create_app
+from server.db import kiosks, rollups, taps
+from server.settings import Settings
+
+OSLO = "Europe/Oslo"
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 UTC with a Z, as the kiosk sends it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- database and app ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    """The one place the test database is chosen: a real SQLite file in tmp_path."""
+    return f"sqlite:///{tmp_path / 'smilepost.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Any, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def engine(app: FastAPI) -> Engine:
+    return app.state.engine
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+# --- operator-side factories (server.admin on the app's engine) -------------------------------
+
+
+@pytest.fixture
+def make_location(engine: Engine) -> Callable[..., int]:
+    def make(*, name: str = "Gardermoen Gate 12", timezone: str = OSLO, scale: int = 5) -> int:
+        with engine.begin() as conn:
+            return admin.add_location(conn, name=name, timezone=timezone, scale=scale)
+
+    return make
+
+
+@pytest.fixture
+def enroll(engine: Engine) -> Callable[[int], admin.Enrolment]:
+    def make(location_id: int) -> admin.Enrolment:
+        with engine.begin() as conn:
+            return admin.enroll_kiosk(conn, location_id=location_id)
+
+    return make
+
+
+@pytest.fixture
+def location(make_location: Callable[..., int]) -> int:
+    """An Oslo location on the 5-face scale."""
+    return make_location()
+
+
+@pytest.fixture
+def kiosk(enroll: Callable[[int], admin.Enrolment], location: int) -> admin.Enrolment:
+    return enroll(location)
+
+
+@pytest.fixture
+def api_key(engine: Engine) -> str:
+    with engine.begin() as conn:
+        return admin.create_api_key(conn, name="dashboard")
+
+
+# --- wire-side factories ----------------------------------------------------------------------
+
+BOOT = "boot-a"
+BATCH_MONO_NS = 10_000_000_000_000
+
+
+@pytest.fixture
+def tap() -> Callable[..., dict[str, Any]]:
+    """``tap(**overrides)`` -> one valid tap dict (fresh id, next seq, score 4 of 5)."""
+    seqs = itertools.count(1)
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        seq = next(seqs)
+        body: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "seq": seq,
+            "question_id": "main",
+            "scale": 5,
+            "score": 4,
+            "tapped_at": "2026-11-22T09:58:00Z",
+            "mono_ns": BATCH_MONO_NS - 60_000_000_000 + seq * 1_000_000,
+            "boot_id": BOOT,
+            "followup": None,
+            "comment": None,
+            "flags": [],
+        }
+        body.update(overrides)
+        return body
+
+    return make
+
+
+def batch(taps_: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    """A batch body sent now (so no clock correction happens unless sent_at is overridden)."""
+    body: dict[str, Any] = {
+        "sent_at": iso(datetime.now(UTC)),
+        "boot_id": BOOT,
+        "mono_ns": BATCH_MONO_NS,
+        "taps": taps_,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def send(client: TestClient, kiosk: admin.Enrolment) -> Callable[..., Any]:
+    """``send(taps, token=..., **batch_overrides)`` -> the response to POST /api/v1/taps."""
+
+    def post(taps_: list[dict[str, Any]], *, token: str | None = None, **overrides: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token or kiosk.token}"}
+        return client.post("/api/v1/taps", json=batch(taps_, **overrides), headers=headers)
+
+    return post
+
+
+# --- reading the database back ----------------------------------------------------------------
+
+
+@pytest.fixture
+def stored_taps(engine: Engine) -> Callable[[], dict[str, Any]]:
+    """``stored_taps()`` -> {tap id (str): row mapping} of the taps table."""
+
+    def read() -> dict[str, Any]:
+        with engine.connect() as conn:
+            return {str(row.id): row._mapping for row in conn.execute(select(taps))}
+
+    return read
+
+
+@pytest.fixture
+def stored_rollups(engine: Engine) -> Callable[[], dict[tuple[Any, ...], int]]:
+    """``stored_rollups()`` -> {(location, question, date, hour, scale, score): count}."""
+
+    def read() -> dict[tuple[Any, ...], int]:
+        with engine.connect() as conn:
+            rows = conn.execute(select(rollups)).all()
+        return {(r.location_id, r.question_id, r.local_date, r.local_hour, r.scale, r.score): r.count for r in rows}
+
+    return read
+
+
+@pytest.fixture
+def kiosk_row(engine: Engine) -> Callable[[str], Any]:
+    def read(kiosk_id: str) -> Any:
+        with engine.connect() as conn:
+            return conn.execute(select(kiosks).where(kiosks.c.id == kiosk_id)).one()
+
+    return read
+
+
+@pytest.fixture
+def clear_taps(engine: Engine) -> Callable[[], None]:
+    """Empty the taps and rollups tables (locations, kiosks and keys stay)."""
+
+    def clear() -> None:
+        with engine.begin() as conn:
+            conn.execute(delete(rollups))
+            conn.execute(delete(taps))
+
+    return clear
+
+
+@pytest.fixture
+def make_batch() -> Callable[..., dict[str, Any]]:
+    """``make_batch(taps, **overrides)`` -> a batch body dict sent now."""
+    return batch
