@@ -258,5 +258,8 @@ def run_app(settings: KioskSettings) -> None:
     """
     if OFFSCREEN:
         log.info("rendering offscreen: no display was found")
+    # Kivy's handler sits on the root logger; the HTTP client's per-request debug lines are noise there.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     configure_window(settings)
     SmilepostKioskApp(settings).run()

@@ -8,6 +8,7 @@ Raises RuntimeError when the server does not come up (e.g. the port is taken).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -88,12 +89,18 @@ def _instructions(base: str, creds: DemoCredentials, data_dir: Path, *, offscree
         f"Smilepost demo: server on {base}, database and credentials in {data_dir}/",
         f"  location {creds.location_id} ({DEMO_LOCATION[0]}, {DEMO_LOCATION[1]}), kiosk {creds.kiosk_id}",
         f"  summary:  curl -H 'Authorization: Bearer {creds.api_key}' '{summary}'",
-        f"  more taps: smilepost kiosk simulate --server {base} --token {creds.token} --taps 100 --data /tmp/sim",
+        f"  more taps: {_program()} kiosk simulate --server {base} --token {creds.token} --taps 100 --data /tmp/sim",
     ]
     if offscreen:
         lines.append("No display found: the kiosk window runs offscreen. Use the simulate command above to make taps.")
     lines.append("Press Ctrl-C (or close the kiosk window) to stop.")
     return "\n".join(lines)
+
+
+def _program() -> str:
+    """How the user invoked smilepost (e.g. .venv/bin/smilepost), so printed commands can be pasted."""
+    invoked = Path(sys.argv[0])
+    return str(invoked) if invoked.name == "smilepost" else "smilepost"
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout: float = 15.0) -> None:
