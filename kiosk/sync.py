@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kiosk import __version__
 from kiosk.store import Store
@@ -48,6 +48,7 @@ BACKOFF_BASE = 0.5  # seconds
 BACKOFF_CAP = 60.0  # seconds
 RETRY_AFTER_CAP = 300.0  # seconds
 _RETRYABLE_STATUSES = frozenset({408, 429})
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,20 @@ def _error_for(response: httpx.Response) -> SyncError:
     return Unreachable(f"unexpected HTTP {status} {location}".rstrip())
 
 
+def _parse(response: httpx.Response, model: type[_Model]) -> _Model:
+    """The body of a 2xx answer as ``model``.
+
+    Raises Rejected or Unreachable for a non-2xx answer (see :func:`_error_for`), and Unreachable for a 2xx
+    whose body is not a ``model`` (a captive portal or proxy answered, not our server).
+    """
+    if not response.is_success:
+        raise _error_for(response)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        raise Unreachable(f"HTTP {response.status_code} without a {model.__name__} (captive portal?)") from None
+
+
 class _TooLarge(Exception):
     """413 for a batch of more than one tap: split it."""
 
@@ -221,12 +236,7 @@ class Syncer:
         response = self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
         if response.status_code == 413:
             raise _TooLarge()
-        if not response.is_success:
-            raise _error_for(response)
-        try:
-            result = BatchResult.model_validate_json(response.content)
-        except ValidationError:
-            raise Unreachable(f"HTTP {response.status_code} without a BatchResult (captive portal?)") from None
+        result = _parse(response, BatchResult)
         self.store.mark_synced(tap.id for tap in taps)
         self._log_result(taps, result)
         return SyncReport(
@@ -312,12 +322,7 @@ class Syncer:
         response = self._request("GET", CONFIG_PATH, headers=headers)
         if response.status_code == 304:
             return cached[0] if cached else None
-        if not response.is_success:
-            raise _error_for(response)
-        try:
-            config = KioskConfig.model_validate_json(response.content)
-        except ValidationError:
-            raise Unreachable(f"HTTP {response.status_code} without a KioskConfig (captive portal?)") from None
+        config = _parse(response, KioskConfig)
         self.store.save_config(config, response.headers.get("ETag"))
         return config
 
