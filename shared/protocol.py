@@ -106,22 +106,61 @@ class BatchResult(_Strict):
     server_time: datetime
 
 
-class KioskConfig(_Strict):
-    """Body of ``GET /api/v1/kiosk/config``: what the kiosk shows and how it behaves."""
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", description="e.g. en, nb, pt-BR")]
+ReasonId = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$", description="HH:MM, local")]
+MAX_REASONS = 6
+
+# Text keys a kiosk looks up per language; a reason's label is under "reason.<id>".
+TEXT_KEYS = ("question", "thanks", "followup_question", "comment_prompt", "closed", "attract")
+
+
+class FollowUp(_Strict):
+    """An optional second question after the face: why? Up to 6 reasons for each side."""
+
+    negative_reasons: list[ReasonId] = Field(default_factory=list, max_length=MAX_REASONS)
+    positive_reasons: list[ReasonId] = Field(default_factory=list, max_length=MAX_REASONS)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="no answer -> recorded as a timeout")
+
+
+class CommentSettings(_Strict):
+    """An optional free-text comment typed on the on-screen keyboard."""
+
+    enabled: bool = False
+    max_chars: int = Field(default=200, ge=1, le=MAX_COMMENT_CHARS)
+
+
+class LocationConfig(_Strict):
+    """What an operator sets for the kiosks of a location (stored by the server; scale lives on the location).
+
+    ``opening_hours`` maps a local weekday to open spans; None means always open, a missing day means closed.
+    ``admin_pin_hash`` is made by :func:`shared.pins.hash_pin`; the PIN itself is never stored or served.
+    """
+
+    question_id: ShortText = "main"
+    default_language: LanguageCode = "en"
+    texts: dict[LanguageCode, dict[str, Annotated[str, Field(max_length=300)]]] = Field(
+        default_factory=lambda: {"en": dict(DEFAULT_TEXTS)},
+        description="language code -> text key (see TEXT_KEYS, plus reason.<id>) -> text",
+    )
+    followup: FollowUp | None = None
+    comment: CommentSettings = Field(default_factory=CommentSettings)
+    thank_you_seconds: float = Field(default=3.0, gt=0, le=60)
+    repeat_press_seconds: float = Field(default=5.0, ge=0, le=600)
+    attract_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+    opening_hours: dict[Weekday, list[tuple[LocalTime, LocalTime]]] | None = None
+    admin_pin_hash: str | None = None
+
+
+class KioskConfig(LocationConfig):
+    """Body of ``GET /api/v1/kiosk/config``: the location's config plus who and where the kiosk is."""
 
     kiosk_id: str
     location_id: int
     location_name: str
     timezone: str
-    question_id: ShortText = "main"
     scale: Scale = 5
-    default_language: str = "en"
-    texts: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {"en": dict(DEFAULT_TEXTS)},
-        description="language code -> text key -> text",
-    )
-    thank_you_seconds: float = Field(default=3.0, gt=0, le=60)
-    repeat_press_seconds: float = Field(default=5.0, ge=0, le=600)
 
 
 class Problem(BaseModel):
