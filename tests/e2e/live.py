@@ -53,10 +53,13 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-def start_server(cli: Cli, log_path: Path) -> LiveServer:
-    """`smilepost server` on a free loopback port, once /healthz answers. Raises RuntimeError if it does not."""
-    port = free_port()
-    log = log_path.open("wb")
+def start_server(cli: Cli, log_path: Path, port: int | None = None) -> LiveServer:
+    """`smilepost server` on a loopback port (a free one by default), once /healthz answers.
+
+    Raises RuntimeError if it does not come up within 30 s.
+    """
+    port = port or free_port()
+    log = log_path.open("ab")
     process = subprocess.Popen(
         [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port)], env=cli.env, stdout=log, stderr=log
     )
