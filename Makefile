@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test bench lint clean
 
 $(BIN)/smilepost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: install  ## server + SQLite + demo location and kiosk + the kiosk window (
 
 test: install  ## the whole test suite (real SQLite, uvicorn on 127.0.0.1, Kivy offscreen)
 	$(BIN)/python -m pytest
+
+bench: install  ## benchmarks (ingest, summary, fleet, drain) with ratios against baselines; not part of `make test`
+	$(BIN)/python -m benchmarks
 
 lint: install  ## ruff and strict mypy on the packages
 	$(BIN)/ruff check kiosk server shared tests benchmarks

@@ -4,7 +4,9 @@ Exception tree (library errors; routes turn them into HTTP answers)::
 
     SmilepostError
     ├── NotFound          a location, kiosk or key that does not exist
-    └── InvalidInput      an admin argument that cannot be used (bad time zone, scale...)
+    ├── InvalidInput      an admin argument that cannot be used (bad time zone, scale...)
+    ├── PairingRefused    a pairing code that is wrong, expired or used (one message for all three)
+    └── RateLimited       too many failed attempts; ``retry_after`` says when to try again
 """
 
 from __future__ import annotations
@@ -22,3 +24,18 @@ class NotFound(SmilepostError):
 
 class InvalidInput(SmilepostError):
     """An argument that cannot be used; the message says what was expected."""
+
+
+class PairingRefused(SmilepostError):
+    """A pairing code that is wrong, expired or already used; the message never says which."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid or expired pairing code")
+
+
+class RateLimited(SmilepostError):
+    """Too many failed attempts recently; ``retry_after`` is whole seconds until one may succeed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed attempts; try again in {retry_after} s")
+        self.retry_after = retry_after

@@ -8,6 +8,7 @@ one indexed lookup. Raises :class:`server.InvalidInput` and :class:`server.NotFo
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +18,15 @@ from sqlalchemy import Connection, insert, select, update
 
 from server import InvalidInput, NotFound
 from server.db import api_keys, kiosks, locations
-from shared.protocol import SCALES, KioskConfig
+from shared.pins import hash_pin
+from shared.protocol import SCALES, KioskConfig, LocationConfig
 
 KIOSK_TOKEN_PREFIX = "spk_"
 API_KEY_PREFIX = "spa_"
+API_KEY_SCOPES = ("read", "admin")  # an admin key may also read
+# Shown instead of a stored admin PIN hash; sent back in a config it means "keep the stored one".
+PIN_HASH_SET = "set"
+_PIN_HASH_FORM = re.compile(r"^pbkdf2_sha256\$(\d{4,7})\$[0-9a-f]{16,128}\$[0-9a-f]{64}$")
 
 
 def hash_secret(secret: str) -> str:
@@ -94,13 +100,62 @@ def revoke_kiosk(conn: Connection, kiosk_id: str) -> None:
         raise NotFound(f"kiosk {kiosk_id} does not exist")
 
 
-def create_api_key(conn: Connection, *, name: str) -> str:
-    """Create a read API key and return it (the only copy). Raises InvalidInput for an empty name."""
+def create_api_key(conn: Connection, *, name: str, scope: str = "read") -> str:
+    """Create an API key of ``scope`` ("read" or "admin") and return it (the only copy).
+
+    Raises InvalidInput for an empty name or an unknown scope.
+    """
     if not name.strip():
         raise InvalidInput("API key name must not be empty")
+    if scope not in API_KEY_SCOPES:
+        raise InvalidInput(f"API key scope must be one of {', '.join(API_KEY_SCOPES)}, got {scope!r}")
     key = new_secret(API_KEY_PREFIX)
-    conn.execute(insert(api_keys).values(name=name.strip(), key_hash=hash_secret(key), created_at=_now()))
+    conn.execute(insert(api_keys).values(name=name.strip(), key_hash=hash_secret(key), created_at=_now(), scope=scope))
     return key
+
+
+def location_config(conn: Connection, location_id: int) -> LocationConfig:
+    """A location's config as operators see it: the admin PIN hash shown as "set" (or null).
+
+    Raises NotFound for an unknown location.
+    """
+    return _masked(_stored_config(conn, location_id))
+
+
+def configure_location(
+    conn: Connection, location_id: int, *, config: LocationConfig | None = None, pin: str | None = None
+) -> LocationConfig:
+    """Replace a location's config and/or set its admin PIN; returns it as :func:`location_config` does.
+
+    ``config`` None keeps the stored one; its ``admin_pin_hash`` "set" keeps the stored hash, None clears it,
+    anything else must be a :func:`shared.pins.hash_pin` hash. ``pin`` (4-12 digits) is stored only hashed.
+    Raises NotFound for an unknown location, InvalidInput for a bad PIN or PIN hash.
+    """
+    stored = _stored_config(conn, location_id)
+    new = config if config is not None else stored
+    pin_hash = stored.admin_pin_hash if new.admin_pin_hash == PIN_HASH_SET else new.admin_pin_hash
+    if pin is not None:
+        try:
+            pin_hash = hash_pin(pin)
+        except ValueError as exc:
+            raise InvalidInput(f"pin: {exc}") from exc
+    if pin_hash is not None and not _PIN_HASH_FORM.match(pin_hash):
+        raise InvalidInput('admin_pin_hash: expected "set", null or a hash made by shared.pins.hash_pin')
+    new = new.model_copy(update={"admin_pin_hash": pin_hash})
+    conn.execute(update(locations).where(locations.c.id == location_id).values(config=new.model_dump_json()))
+    return _masked(new)
+
+
+def _stored_config(conn: Connection, location_id: int) -> LocationConfig:
+    """The stored config with its real PIN hash (defaults when none is stored). Raises NotFound."""
+    row = conn.execute(select(locations.c.config).where(locations.c.id == location_id)).first()
+    if row is None:
+        raise NotFound(f"location {location_id} does not exist")
+    return LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
+
+
+def _masked(config: LocationConfig) -> LocationConfig:
+    return config.model_copy(update={"admin_pin_hash": PIN_HASH_SET if config.admin_pin_hash else None})
 
 
 def _now() -> datetime:
@@ -108,19 +163,21 @@ def _now() -> datetime:
 
 
 def kiosk_config(conn: Connection, kiosk_id: str) -> KioskConfig:
-    """The configuration a kiosk is served: its location's name, zone and scale, plus defaults.
+    """The configuration a kiosk is served: its location's stored config (or defaults, with the real PIN
+    hash, which the kiosk checks offline) plus the location's name, zone and scale.
 
     Raises NotFound for an unknown kiosk.
     """
     row = conn.execute(
         select(kiosks.c.id, locations.c.id.label("location_id"), locations.c.name, locations.c.timezone,
-               locations.c.scale)
+               locations.c.scale, locations.c.config)
         .join(locations, locations.c.id == kiosks.c.location_id)
         .where(kiosks.c.id == kiosk_id)
     ).first()  # fmt: skip
     if row is None:
         raise NotFound(f"kiosk {kiosk_id} does not exist")
+    stored = LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
     return KioskConfig(
-        kiosk_id=row.id, location_id=row.location_id, location_name=row.name, timezone=row.timezone,
-        scale=row.scale,
+        **dict(stored), kiosk_id=row.id, location_id=row.location_id, location_name=row.name,
+        timezone=row.timezone, scale=row.scale,
     )  # fmt: skip

@@ -12,10 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from server import InvalidInput, NotFound, __version__
+from server import InvalidInput, NotFound, PairingRefused, RateLimited, __version__
 from server.db import make_engine, upgrade
 from server.limits import BodyLimitMiddleware
-from server.routes import health, kiosk, locations, taps
+from server.metrics import Metrics, MetricsMiddleware
+from server.metrics import router as metrics_router
+from server.routes import health, kiosk, locations, pairing, taps
 from server.settings import Settings
 from shared.protocol import MAX_TAPS_PER_BATCH
 
@@ -38,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (taps, kiosk, locations, health):
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
+    app.include_router(metrics_router)
+    for module in (taps, kiosk, locations, pairing, health):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app
@@ -47,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``('body', 'taps', 3, 'score')`` -> ``taps.3.score``."""
     parts = [str(p) for p in loc]
-    return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts)
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -74,3 +81,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
         return JSONResponse({"message": str(exc)}, status_code=422)
+
+    @app.exception_handler(PairingRefused)
+    async def pairing_refused(_request: Request, exc: PairingRefused) -> JSONResponse:
+        return JSONResponse({"message": str(exc)}, status_code=403)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse({"message": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})

@@ -7,17 +7,21 @@ Admin commands act on the database named by ``SMILEPOST_DATABASE_URL`` (default:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from kiosk import cli as kiosk_cli
-from server import SmilepostError, admin
+from server import SmilepostError, admin, pairing
 from server.settings import Settings
+from shared.protocol import LocationConfig
 
 app = typer.Typer(
     name="smilepost",
@@ -27,13 +31,16 @@ app = typer.Typer(
 )
 location_app = typer.Typer(help="Manage locations (sites where kiosks stand).", no_args_is_help=True)
 kiosk_app = typer.Typer(help="Enroll kiosks (server side) and run, simulate or sync a kiosk.", no_args_is_help=True)
-apikey_app = typer.Typer(help="Manage read API keys for the summary API.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage API keys (read, or admin) for the HTTP API.", no_args_is_help=True)
 app.add_typer(location_app, name="location")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(apikey_app, name="apikey")
+db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 kiosk_app.command("run")(kiosk_cli.run)
 kiosk_app.command("simulate")(kiosk_cli.simulate)
 kiosk_app.command("sync")(kiosk_cli.sync)
+kiosk_app.command("screenshot")(kiosk_cli.screenshot)
 
 
 class Faces(StrEnum):
@@ -109,15 +116,92 @@ def kiosk_enroll(
     )
 
 
+@kiosk_app.command("pair-code")
+def kiosk_pair_code(
+    location: Annotated[int, typer.Option("--location", help="Id of the location the kiosk will stand at.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name for the kiosk it pairs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a one-time pairing code (8 digits, valid 15 minutes) to type on a fresh kiosk."""
+    with _admin_connection() as conn:
+        code = pairing.create_pair_code(conn, location_id=location, kiosk_name=name)
+    expires = code.expires_at.isoformat().replace("+00:00", "Z")
+    human = f"pairing code {code.code} (single use, until {expires})"
+    _emit(as_json, {"code": code.code, "expires_at": expires}, human)
+
+
+@kiosk_app.command("revoke")
+def kiosk_revoke(
+    kiosk_id: Annotated[str, typer.Argument(help="Id of the kiosk, as enroll or pairing printed it.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a kiosk's token (a lost or replaced kiosk); its stored taps stay."""
+    with _admin_connection() as conn:
+        admin.revoke_kiosk(conn, kiosk_id)
+    _emit(as_json, {"kiosk_id": kiosk_id, "revoked": True}, f"kiosk {kiosk_id} revoked; its taps stay")
+
+
+@location_app.command("configure")
+def location_configure(
+    location_id: Annotated[int, typer.Argument(metavar="ID", help="Id of the location.")],
+    file: Annotated[
+        str | None, typer.Option("--file", metavar="PATH|-", help="LocationConfig JSON file, or - for stdin.")
+    ] = None,
+    pin: Annotated[str | None, typer.Option("--pin", help="Kiosk admin PIN, 4-12 digits (stored hashed).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set what the location's kiosks show from a JSON file and/or set their admin PIN; prints the config."""
+    config = _read_location_config(file) if file is not None else None
+    with _admin_connection() as conn:
+        stored = admin.configure_location(conn, location_id, config=config, pin=pin)
+    _emit(as_json, stored.model_dump(mode="json"), stored.model_dump_json(indent=2))
+
+
+def _read_location_config(file: str) -> LocationConfig:
+    """Parse a LocationConfig from a file or stdin. Raises typer.BadParameter naming each bad field."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+        return LocationConfig.model_validate_json(text)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="'--file'") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:10])
+        raise typer.BadParameter(problems, param_hint="'--file'") from exc
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
+    admin_scope: Annotated[
+        bool, typer.Option("--admin", help="May also change things (config, pairing codes), not only read.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a read API key for the locations/summary API; prints it (shown once, stored only as a hash)."""
+    """Create an API key (read, or admin with --admin); prints it (shown once, stored only as a hash)."""
+    scope = "admin" if admin_scope else "read"
     with _admin_connection() as conn:
-        key = admin.create_api_key(conn, name=name)
-    _emit(as_json, {"key": key}, f"API key (shown once): {key}")
+        key = admin.create_api_key(conn, name=name, scope=scope)
+    _emit(as_json, {"key": key, "scope": scope}, f"{scope} API key (shown once): {key}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option("--revision", help="Alembic revision to reach.")] = "head",
+) -> None:
+    """Upgrade the database schema to REVISION (default head); prints the revision reached."""
+    from alembic.util import CommandError
+
+    from server.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(Settings().resolved_database_url)
+    try:
+        upgrade(engine, revision)
+        reached = current_revision(engine)
+    except CommandError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--revision'") from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"database at revision {reached}")
 
 
 @app.command()

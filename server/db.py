@@ -68,6 +68,7 @@ locations = Table(
     Column("timezone", String(64), nullable=False),
     Column("scale", SmallInteger, nullable=False, server_default="5"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("config", Text),  # JSON of a shared.protocol.LocationConfig; NULL = defaults
 )
 
 kiosks = Table(
@@ -92,6 +93,32 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("scope", String(16), nullable=False, server_default="read"),  # "read" | "admin"
+)
+
+# One-time pairing codes (8 digits, stored as SHA-256 hex), redeemed by a kiosk for its token.
+pair_codes = Table(
+    "pair_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("kiosk_name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("kiosk_id", String(32), ForeignKey("kiosks.id")),
+)
+
+# Failed pairing attempts, counted per client and overall to rate-limit guessing (shared by all instances).
+pair_failures = Table(
+    "pair_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(64), nullable=False),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Index("ix_pair_failures_client_failed_at", "client", "failed_at"),
+    Index("ix_pair_failures_failed_at", "failed_at"),
 )
 
 taps = Table(
@@ -169,3 +196,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at, or None when it has never been migrated."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        revision: str | None = MigrationContext.configure(connection).get_current_revision()
+        return revision

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 
@@ -12,9 +12,11 @@ from server.admin import hash_secret
 from server.db import api_keys
 from server.ingest import KioskIdentity, authenticate_kiosk
 from server.settings import Settings
+from shared.protocol import INT32_MAX
 
 # One body for every credential failure, so a caller cannot tell unknown from revoked.
 UNAUTHORIZED = "invalid or revoked credentials"
+READ_ONLY = "this API key may only read"
 
 _kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="KioskToken", description="kiosk token (spk_...)")
 _api_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", description="read API key (spa_...)")
@@ -29,6 +31,9 @@ def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
+
+# Ids in paths are bounded like their column, so a huge number is a 422, not a database overflow.
+LocationId = Annotated[int, Path(ge=1, le=INT32_MAX, description="location id")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
@@ -53,17 +58,28 @@ def current_kiosk(
 
 def require_api_key(
     engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_bearer)]
-) -> None:
-    """Check the bearer API key. Raises HTTPException 401 for a missing, unknown or revoked key."""
+) -> str:
+    """The bearer API key's scope ("read" or "admin"). Raises HTTPException 401 for a missing, unknown or
+    revoked key."""
     if credentials is None:
         raise _unauthorized()
-    query = select(api_keys.c.id).where(
+    query = select(api_keys.c.scope).where(
         api_keys.c.key_hash == hash_secret(credentials.credentials), api_keys.c.revoked_at.is_(None)
     )
     with engine.connect() as conn:
-        if conn.execute(query).first() is None:
-            raise _unauthorized()
+        scope = conn.execute(query).scalar()
+    if scope is None:
+        raise _unauthorized()
+    return str(scope)
+
+
+def require_admin_key(scope: Annotated[str, Depends(require_api_key)]) -> None:
+    """Check the bearer API key may change things. Raises HTTPException 401 as :func:`require_api_key`,
+    403 for a read-only key."""
+    if scope != "admin":
+        raise HTTPException(status_code=403, detail=READ_ONLY)
 
 
 CurrentKiosk = Annotated[KioskIdentity, Depends(current_kiosk)]
 ApiKey = Depends(require_api_key)
+AdminKey = Depends(require_admin_key)

@@ -56,7 +56,7 @@ class Tap(_Strict):
     question_id: ShortText = "main"
     # scale is declared before score so that the score validator can see it.
     scale: Scale
-    score: int
+    score: int = Field(ge=0, le=10, description="1..scale for faces, 0..10 for the NPS scale (11)")
     tapped_at: AwareDatetime
     mono_ns: int = Field(ge=0, le=INT64_MAX)
     boot_id: ShortText
@@ -113,7 +113,11 @@ LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$", des
 MAX_REASONS = 6
 
 # Text keys a kiosk looks up per language; a reason's label is under "reason.<id>".
-TEXT_KEYS = ("question", "thanks", "followup_question", "comment_prompt", "closed", "attract")
+TEXT_KEYS = (
+    "question", "thanks", "followup_question", "comment_prompt", "closed", "attract",
+    # button labels
+    "skip", "comment_button", "send", "cancel", "nps_low", "nps_high",
+)  # fmt: skip
 
 
 class FollowUp(_Strict):
@@ -161,6 +165,24 @@ class KioskConfig(LocationConfig):
     location_name: str
     timezone: str
     scale: Scale = 5
+
+
+KioskName = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+
+
+class PairRequest(_Strict):
+    """Body of ``POST /api/v1/pair``: the one-time code an operator read out, and a name the kiosk suggests."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9]{8}$", description="the 8-digit one-time code")]
+    name: KioskName | None = None
+
+
+class PairResult(_Strict):
+    """Answer to ``POST /api/v1/pair``: the new kiosk's id and token (shown once) and the server's clock."""
+
+    kiosk_id: str = Field(min_length=1)
+    token: str = Field(min_length=1)
+    server_time: datetime
 
 
 class Problem(BaseModel):

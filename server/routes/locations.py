@@ -1,4 +1,4 @@
-"""``/api/v1/locations``: locations and their summaries (read API key)."""
+"""``/api/v1/locations``: locations, their summaries (read API key) and their kiosk config (admin key to change)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.deps import ApiKey, EngineDep
+from server import admin
+from server.deps import AdminKey, ApiKey, EngineDep, LocationId
 from server.schemas import LocationOut, LocationSummary
 from server.summaries import list_locations, location_summary
-from shared.protocol import Problem
+from shared.protocol import LocationConfig, Problem
 
 router = APIRouter(
     prefix="/api/v1/locations", tags=["locations"], dependencies=[ApiKey],
@@ -27,7 +28,7 @@ def get_locations(engine: EngineDep) -> list[LocationOut]:
 
 @router.get("/{location_id}/summary", response_model=LocationSummary, responses={404: {"model": Problem}})
 def get_summary(
-    location_id: int,
+    location_id: LocationId,
     engine: EngineDep,
     start: Annotated[date, Query(description="first local date, YYYY-MM-DD")],
     end: Annotated[date, Query(description="local date after the last one (exclusive), YYYY-MM-DD")],
@@ -36,3 +37,26 @@ def get_summary(
     """Happy Index, CSAT, negative share and NPS of a location over local dates [start, end)."""
     with engine.connect() as conn:
         return location_summary(conn, location_id, start, end, question)
+
+
+@router.put(
+    "/{location_id}/config",
+    response_model=LocationConfig,
+    dependencies=[AdminKey],
+    responses={403: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}},
+)
+def put_location_config(location_id: LocationId, config: LocationConfig, engine: EngineDep) -> LocationConfig:
+    """Replace what the location's kiosks show (admin API key); ``admin_pin_hash: "set"`` keeps the PIN."""
+    with engine.begin() as conn:
+        return admin.configure_location(conn, location_id, config=config)
+
+
+@router.get(
+    "/{location_id}/config",
+    response_model=LocationConfig,
+    responses={404: {"model": Problem}},
+)
+def get_location_config(location_id: LocationId, engine: EngineDep) -> LocationConfig:
+    """The location's kiosk config (defaults until set); a PIN hash shows as ``"set"``."""
+    with engine.connect() as conn:
+        return admin.location_config(conn, location_id)

@@ -28,12 +28,17 @@ COMMANDS = _commands(app)
 def test_the_cli_has_exactly_the_documented_commands() -> None:
     assert sorted(name for name, _ in COMMANDS) == [
         "smilepost apikey create",
+        "smilepost db upgrade",
         "smilepost demo",
         "smilepost kiosk enroll",
+        "smilepost kiosk pair-code",
+        "smilepost kiosk revoke",
         "smilepost kiosk run",
+        "smilepost kiosk screenshot",
         "smilepost kiosk simulate",
         "smilepost kiosk sync",
         "smilepost location add",
+        "smilepost location configure",
         "smilepost server",
     ]
 

@@ -1,12 +1,16 @@
 """Fixtures for the server tests: a real database file, the real app, and small factories.
 
-The database is chosen in exactly one place, :func:`database_url`; everything else (settings,
-app, engine, client) derives from it, so the suite can later be parametrized over PostgreSQL.
+The database is chosen in exactly one place, :func:`database_url`, parametrized over SQLite and
+PostgreSQL; everything else (settings, app, engine, client) derives from it, so every server test runs
+on both. PostgreSQL is a private cluster started once per session (``pg_cluster``), or the server named
+by ``SMILEPOST_TEST_POSTGRES_URL``; each test gets a fresh database copied from one already migrated to
+head. Without PostgreSQL binaries the postgresql cases are skipped, except under ``CI``, where they fail.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -15,11 +19,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pg_cluster import NoPostgres, create_database, fresh_database, running_cluster
 from sqlalchemy import Engine, delete, select
 
 from server import admin
 from server.app import create_app
-from server.db import kiosks, rollups, taps
+from server.db import kiosks, make_engine, rollups, taps, upgrade
 from server.settings import Settings
 
 OSLO = "Europe/Oslo"
@@ -33,10 +38,58 @@ def iso(moment: datetime) -> str:
 # --- database and app ------------------------------------------------------------------------
 
 
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """Admin URL of the PostgreSQL server the tests may create databases on (started here if need be)."""
+    if external := os.environ.get("SMILEPOST_TEST_POSTGRES_URL"):
+        yield external
+        return
+    try:
+        with running_cluster() as url:
+            yield url
+    except NoPostgres as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}; CI must run the PostgreSQL tests, not skip them")
+        pytest.skip(f"{exc}; the postgresql cases are skipped locally")
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> str:
+    """Name of a database migrated to head, copied for each test (much quicker than migrating)."""
+    name = f"smilepost_template_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(create_database(postgres_admin_url, name))
+    upgrade(engine)
+    engine.dispose()  # a template must have no open connections when it is copied
+    return name
+
+
 @pytest.fixture
-def database_url(tmp_path: Any) -> str:
-    """The one place the test database is chosen: a real SQLite file in tmp_path."""
-    return f"sqlite:///{tmp_path / 'smilepost.db'}"
+def postgres_url(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database at head, dropped after the test."""
+    with fresh_database(postgres_admin_url, postgres_template) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A database with no schema at all, on each database kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        with fresh_database(request.getfixturevalue("postgres_admin_url")) as url:
+            yield url
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """The one place the test database is chosen: a real SQLite file in tmp_path, or a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'smilepost.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture
@@ -45,8 +98,10 @@ def settings(tmp_path: Any, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
 
 
 @pytest.fixture

@@ -20,9 +20,11 @@ def test_migrated_schema_matches_the_table_definitions(engine, client):
 def test_migration_creates_every_table_and_records_its_revision(engine, client):
     tables = set(inspect(engine).get_table_names())
 
-    assert tables == {"alembic_version", "locations", "kiosks", "api_keys", "taps", "rollups"}
+    assert tables == {
+        "alembic_version", "locations", "kiosks", "api_keys", "taps", "rollups", "pair_codes", "pair_failures",
+    }  # fmt: skip
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
 
 
 def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
@@ -31,7 +33,7 @@ def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
     again = create_app(settings)
 
     with again.state.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
     again.state.engine.dispose()
 
 

@@ -1,0 +1,23 @@
+"""``python -m benchmarks`` (``make bench``): every benchmark in turn, then all result lines together."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks import drain, fleet, ingest, summary
+from benchmarks._common import RESULTS
+
+
+def main() -> None:
+    started = time.perf_counter()
+    ingest.run()
+    summary.run([100_000, 10_000_000])
+    fleet.run()
+    drain.run()
+    print(f"\n== results ({time.perf_counter() - started:.0f} s) ==")
+    for line in RESULTS:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Shared by the benchmarks: a server process on loopback, bulk seeding, percentiles, one report line each."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from server import admin
+from server.admin import hash_secret
+from server.db import kiosks, make_engine, upgrade
+from tests.server.pg_cluster import free_port, fresh_database, running_cluster
+
+SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
+RESULTS: list[str] = []
+
+
+@contextmanager
+def server(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
+    """`smilepost server` on a free loopback port (the way users run it), stopped afterwards; yields its URL."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SMILEPOST_")}
+    environ.update(SMILEPOST_DATABASE_URL=database_url, SMILEPOST_LOG_LEVEL="warning", **env)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port)], env=environ, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A private, durable (fsync on) PostgreSQL cluster on loopback; yields its admin URL."""
+    with running_cluster(durable=True) as admin_url:
+        yield admin_url
+
+
+def postgres_database(admin_url: str) -> contextlib.AbstractContextManager[str]:
+    """A fresh, empty database on that cluster for the block; yields its URL."""
+    return fresh_database(admin_url, prefix="smilepost_bench")
+
+
+def seed(database_url: str, *, kiosk_count: int = 1, timezone: str = "Europe/Oslo") -> tuple[int, list[str]]:
+    """Migrate, create one location and ``kiosk_count`` kiosks (bulk); returns (location id, kiosk tokens)."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        location_id = admin.add_location(conn, name="Bench Gate", timezone=timezone, scale=5)
+        tokens = [f"spk_{secrets.token_urlsafe(32)}" for _ in range(kiosk_count)]
+        conn.execute(
+            kiosks.insert(),
+            [{"id": f"bench{i:08d}", "location_id": location_id, "name": f"bench {i}",
+              "token_hash": hash_secret(token), "created_at": now} for i, token in enumerate(tokens)],
+        )  # fmt: skip
+    engine.dispose()
+    return location_id, tokens
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of values; nan for none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def report(line: str, *, met: bool | None = None) -> None:
+    """Print one result line (and keep it for the summary at the end)."""
+    verdict = "" if met is None else ("  [target met]" if met else "  [target MISSED]")
+    RESULTS.append(line + verdict)
+    print(line + verdict, flush=True)

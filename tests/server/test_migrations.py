@@ -1,0 +1,125 @@
+"""A database made by the first migration, with taps in it, upgrades to head without losing a tap.
+
+Head is whatever the migration scripts say it is today; the test never names it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi.testclient import TestClient
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select
+
+from server.admin import hash_secret
+from server.app import create_app
+from server.db import MIGRATIONS_DIR, current_revision, kiosks, locations, make_engine, rollups, taps, upgrade
+from server.settings import Settings
+
+FIRST = "0001"
+TOKEN = "spk_migration-test-token"
+TAPS = 250
+
+
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"migrations must have one head, not {heads}"
+    return heads[0]
+
+
+def _as_at(conn: Connection, table: Table) -> Table:
+    """``table`` restricted to the columns the database has now (an older revision has fewer)."""
+    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    columns = [Column(c.name, c.type, primary_key=c.primary_key) for c in table.columns if c.name in present]
+    return Table(table.name, MetaData(), *columns)
+
+
+def _old_taps(location_id: int) -> list[dict[str, Any]]:
+    start = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # across the Oslo DST change
+    rows = []
+    for seq in range(1, TAPS + 1):
+        at = start + timedelta(minutes=7 * seq)
+        rows.append(
+            {
+                "id": uuid.uuid4(), "kiosk_id": "k-old", "location_id": location_id, "seq": seq,
+                "question_id": "main" if seq % 5 else "toilets", "scale": 5, "score": 1 + seq % 5,
+                "tapped_at": at, "effective_at": at, "local_date": date(2026, 3, 28 + seq * 7 // 1440),
+                "local_hour": (22 + seq * 7 // 60) % 24, "mono_ns": seq * 1_000_000, "boot_id": "boot-old",
+                "followup": "queue" if seq % 7 == 0 else None, "comment": "très bien ☺" if seq % 11 == 0 else None,
+                "flags": "repeat" if seq % 13 == 0 else "", "received_at": at + timedelta(seconds=3),
+            }
+        )  # fmt: skip
+    return rows
+
+
+@pytest.fixture
+def first_revision_engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_database_url)
+    upgrade(engine, FIRST)
+    yield engine
+    engine.dispose()
+
+
+def test_a_first_revision_database_with_taps_upgrades_to_head_with_no_tap_lost(first_revision_engine):
+    engine = first_revision_engine
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        location_id = conn.execute(
+            _as_at(conn, locations).insert().values(name="Old Gate", timezone="Europe/Oslo", scale=5, created_at=now)
+        ).inserted_primary_key[0]
+        conn.execute(
+            _as_at(conn, kiosks).insert(),
+            {"id": "k-old", "location_id": location_id, "name": "lane 1", "token_hash": hash_secret(TOKEN),
+             "created_at": now},
+        )  # fmt: skip
+        sent = _old_taps(location_id)
+        conn.execute(_as_at(conn, taps).insert(), sent)
+        conn.execute(
+            _as_at(conn, rollups).insert(),
+            [{"location_id": location_id, "question_id": "main", "local_date": date(2026, 3, 29), "local_hour": 9,
+              "scale": 5, "score": s, "count": 10 * s} for s in range(1, 6)],
+        )  # fmt: skip
+        columns = list(sent[0])
+    assert current_revision(engine) == FIRST
+
+    upgrade(engine)
+
+    assert current_revision(engine) == _head()
+    with engine.connect() as conn:
+        stored = {row.id: dict(row._mapping) for row in conn.execute(select(*(taps.c[c] for c in columns)))}
+        counts = conn.execute(select(rollups.c.score, rollups.c.count).order_by(rollups.c.score)).all()
+    assert stored == {row["id"]: row for row in sent}
+    assert [tuple(r) for r in counts] == [(s, 10 * s) for s in range(1, 6)]
+
+
+def test_an_upgraded_database_serves_the_old_kiosk_and_keeps_counting(
+    first_revision_engine, empty_database_url, tmp_path, tap, make_batch
+):
+    with first_revision_engine.begin() as conn:
+        location_id = conn.execute(
+            _as_at(conn, locations).insert().values(name="Old Gate", timezone="Europe/Oslo", scale=5,
+                                                    created_at=datetime(2026, 3, 1, tzinfo=UTC))
+        ).inserted_primary_key[0]  # fmt: skip
+        conn.execute(
+            _as_at(conn, kiosks).insert(),
+            {"id": "k-old", "location_id": location_id, "name": "lane 1", "token_hash": hash_secret(TOKEN),
+             "created_at": datetime(2026, 3, 1, tzinfo=UTC)},
+        )  # fmt: skip
+        conn.execute(_as_at(conn, taps).insert(), _old_taps(location_id)[:10])
+
+    app = create_app(Settings(data_dir=tmp_path, database_url=empty_database_url))  # migrates to head
+    with TestClient(app) as client:
+        body = client.post(
+            "/api/v1/taps", json=make_batch([tap(), tap()]), headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json()
+
+    assert (body["accepted"], body["duplicates"]) == (2, 0)
+    with first_revision_engine.connect() as conn:
+        assert len(conn.execute(select(taps.c.id)).all()) == 12
