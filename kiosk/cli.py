@@ -1,4 +1,4 @@
-"""Kiosk-side commands (``smilepost kiosk run|simulate|sync``): thin wrappers over the kiosk library.
+"""Kiosk-side commands (``smilepost kiosk run|simulate|sync|screenshot``): thin wrappers over the kiosk library.
 
 Registered on the ``kiosk`` command group by :mod:`server.cli`. Options left out fall back to
 :class:`kiosk.settings.KioskSettings` (``SMILEPOST_KIOSK_*``), the kiosk's one settings object.
@@ -115,6 +115,32 @@ def sync(server: ServerOpt = None, token: TokenOpt = None, data: DataOpt = None)
                            "conflicts": len(report.conflicts), "pending": pending}))  # fmt: skip
     if pending:
         raise typer.Exit(1)
+
+
+def screenshot(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the PNG files (created if missing).")],
+    scale: Annotated[int, typer.Option("--scale", help="Faces (3, 4, 5) or 11 for a 0-10 question.")] = 5,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the demo texts: en, nb or de.")] = "en",
+    size: Annotated[str, typer.Option("--size", help="Window size WIDTHxHEIGHT, e.g. 800x480 or 1080x1920.")] = (
+        "1024x600"
+    ),
+) -> None:
+    """Render every kiosk screen offscreen to PNG files (ask, thanks, followup, comment, pairing, pin, admin,
+    closed, attract, nps), with a built-in demo config; prints the files written."""
+    from kiosk.screenshots import render
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT, got {size!r}", param_hint="--size") from None
+    try:
+        files = render(out, scale=scale, language=lang, size=(width, height))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except RuntimeError as exc:
+        _fail(str(exc))
+    for path in files:
+        typer.echo(str(path))
 
 
 def _fail(message: str) -> None:

@@ -1,4 +1,5 @@
-"""Pure helpers for the ask screen: which faces to draw, in which colour and with which mouth.
+"""Pure helpers for the kiosk's screens: which faces to draw, in which colour and with which mouth, which
+texts to show in which language, which follow-up reasons to offer, which keys the comment keyboard has.
 
 No Kivy here, so the shapes and texts can be tested without a window. Mood runs from 0 (saddest face)
 to 1 (happiest face).
@@ -8,7 +9,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.protocol import KioskConfig, score_range
+from shared.protocol import DEFAULT_TEXTS, KioskConfig, score_range
+from shared.scores import negative_scores, positive_scores
+
+#: English texts for every key in shared.protocol.TEXT_KEYS; a config's texts override them per language.
+KIOSK_TEXTS: dict[str, str] = {
+    **DEFAULT_TEXTS,
+    "followup_question": "What was the main reason?",
+    "comment_prompt": "Anything you would like to add?",
+    "closed": "We are closed right now.\nSee you soon!",
+    "attract": "How did we do?\nTouch the screen to tell us.",
+    "skip": "No, thanks",
+    "comment_button": "Write a comment",
+    "send": "Send",
+    "cancel": "Cancel",
+    "nps_low": "Not at all likely",
+    "nps_high": "Extremely likely",
+}
+
+#: Names of languages in themselves, for the language button; unknown codes show in capitals.
+LANGUAGE_NAMES = {
+    "en": "English", "nb": "Norsk", "nn": "Nynorsk", "no": "Norsk", "sv": "Svenska", "da": "Dansk",
+    "fi": "Suomi", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano", "nl": "Nederlands",
+    "pt": "Português", "pl": "Polski", "tr": "Türkçe", "is": "Íslenska",
+}  # fmt: skip
+
+#: Extra letters on the comment keyboard per language (the base rows are a-z).
+EXTRA_LETTERS = {
+    "nb": "æøå", "nn": "æøå", "no": "æøå", "da": "æøå", "sv": "åäö", "fi": "åäö", "de": "äöüß",
+    "fr": "éèàçù", "es": "ñáéíóú", "it": "àèéìòù", "pt": "ãçáéíóõ", "pl": "ąćęłńóśźż", "is": "áðéíóúýþæö",
+    "tr": "çğıöşü", "nl": "éë",
+}  # fmt: skip
+KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm,.?!")
 
 #: Colour stops from the saddest to the happiest face: red, orange, yellow, light green, green (RGB, 0..1).
 COLOUR_STOPS: tuple[tuple[float, float, float], ...] = (
@@ -77,9 +109,44 @@ def mouth(m: float) -> Mouth:
 
 
 def text_for(config: KioskConfig, key: str, language: str | None = None) -> str:
-    """Text ``key`` in ``language`` (default: the config's), falling back to English, then the defaults."""
-    for lang in (language or config.default_language, "en"):
+    """Text ``key`` in ``language`` (default: the config's), else the default language's, else English, else
+    the built-in English text (:data:`KIOSK_TEXTS`); "" for a key nobody knows."""
+    for lang in (language or config.default_language, config.default_language, "en"):
         text = config.texts.get(lang, {}).get(key)
         if text:
             return text
-    return UNPAIRED_CONFIG.texts["en"].get(key, "")
+    return KIOSK_TEXTS.get(key, "")
+
+
+def reason_label(config: KioskConfig, reason: str, language: str | None = None) -> str:
+    """Label of follow-up reason ``reason`` ("reason.<id>" in the texts), else the id made readable."""
+    return text_for(config, f"reason.{reason}", language) or reason.replace("_", " ").capitalize()
+
+
+def languages(config: KioskConfig) -> list[str]:
+    """Languages the language button cycles through: the default first, then the others in config order."""
+    codes = list(config.texts)
+    return [config.default_language, *(c for c in codes if c != config.default_language)]
+
+
+def language_name(code: str) -> str:
+    """``code``'s own name ("Deutsch" for de), or the code in capitals."""
+    return LANGUAGE_NAMES.get(code.split("-")[0], code.upper())
+
+
+def followup_reasons(config: KioskConfig, score: int) -> list[str]:
+    """Reason ids to offer after ``score``: the negative set after a negative answer, the positive set after a
+    positive one, none after a middle answer or without a follow-up question."""
+    if config.followup is None:
+        return []
+    if score in negative_scores(config.scale):
+        return list(config.followup.negative_reasons)
+    if score in positive_scores(config.scale):
+        return list(config.followup.positive_reasons)
+    return []
+
+
+def key_rows(language: str) -> list[str]:
+    """Rows of letter keys for the comment keyboard in ``language`` (a-z plus that language's letters)."""
+    extra = EXTRA_LETTERS.get(language.split("-")[0], "")
+    return [*KEY_ROWS, extra] if extra else list(KEY_ROWS)

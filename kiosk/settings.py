@@ -25,3 +25,6 @@ class KioskSettings(BaseSettings):
     batch_size: int = Field(default=MAX_TAPS_PER_BATCH, ge=1, le=MAX_TAPS_PER_BATCH)
     sync_interval: float = Field(default=10.0, gt=0, description="Seconds between background syncs.")
     request_timeout: float = Field(default=10.0, gt=0)
+    admin_pin: SecretStr | None = Field(
+        default=None, description="PIN for the admin screen when the server's config sets no admin_pin_hash."
+    )

@@ -8,7 +8,17 @@ WAL mode lets the two work side by side; ``busy_timeout`` covers the short momen
 
 Nothing here deletes a tap. Rows only ever gain a ``synced_at``.
 
+**Held taps** (a face with a follow-up question): ``record_tap(..., hold=True)`` commits the face at once
+(durable), but :meth:`Store.pending` skips it until :meth:`Store.complete_tap` has written its follow-up
+reason / comment / ``followup_timeout`` flag and released it. So the server receives each tap once, with its
+full content, and a tap never changes after it was sent (the server would call a changed re-send a conflict).
+:meth:`Store.release_holds` completes holds left by a crash as timeouts; the app calls it at start.
+
+The same file keeps the kiosk's **credentials** (kiosk id and token from pairing), so the file is made
+readable by its owner only (mode 0600; SQLite gives its -wal and -shm files the same mode).
+
 Errors: ``pydantic.ValidationError`` for a tap the protocol would refuse (nothing is stored then);
+``LookupError`` from :meth:`Store.complete_tap` for a tap that is not held (unknown, or already completed);
 ``sqlite3.Error`` (e.g. ``OperationalError`` for a locked or full disk) from SQLite itself.
 """
 
@@ -16,10 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +48,8 @@ log = logging.getLogger(__name__)
 FILENAME = "outbox.db"
 TAPS = "taps"
 CONFIG = "config"
+CREDENTIALS = "credentials"
+FILE_MODE = 0o600  # the outbox holds the kiosk's token
 _CONFIG_KEY = "kiosk"
 _MARK_CHUNK = 500  # ids per UPDATE; far below SQLite's bound-parameter limit
 
@@ -60,18 +73,35 @@ CREATE TABLE IF NOT EXISTS taps (
     followup TEXT,
     comment TEXT,
     flags TEXT NOT NULL DEFAULT '[]',
-    synced_at TEXT
+    synced_at TEXT,
+    held INTEGER NOT NULL DEFAULT 0
 )
 """
+# Outbox files made before follow-up questions (#3) lack the column; added on open.
+_ADD_HELD = "ALTER TABLE taps ADD COLUMN held INTEGER NOT NULL DEFAULT 0"
 # sqlite-utils' create_index() cannot make a partial index. This one holds only unsynced rows, so `pending`
 # and the pending count stay fast however many synced taps pile up, and it costs little to maintain.
 _CREATE_PENDING_INDEX = "CREATE INDEX IF NOT EXISTS taps_pending ON taps (seq) WHERE synced_at IS NULL"
 # The kiosk's hot path: Table.insert() introspects the table on every call; one prepared statement does not.
 _INSERT_TAP = """
-INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags)
-VALUES (:id, :question_id, :score, :scale, :tapped_at, :mono_ns, :boot_id, :followup, :comment, :flags)
+INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, held)
+VALUES (:id, :question_id, :score, :scale, :tapped_at, :mono_ns, :boot_id, :followup, :comment, :flags, :held)
+"""
+# Only a held, unsynced row may change, and only once: then it is released for sync.
+_COMPLETE_TAP = """
+UPDATE taps SET followup = :followup, comment = :comment, flags = :flags, held = 0
+WHERE id = :id AND held = 1 AND synced_at IS NULL
 """
 _TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What pairing gave this kiosk: the server that issued the token, the kiosk's id, and the token."""
+
+    server: str
+    kiosk_id: str
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,7 @@ class StoreCounts:
     total: int
     pending: int
     synced: int
+    held: int = 0  # part of pending: taps waiting for their follow-up answer
 
 
 class Store:
@@ -93,6 +124,7 @@ class Store:
         """
         self.path = Path(path)
         self.boot_id = boot_id or PROCESS_BOOT_ID
+        _restrict_file(self.path)
         self.db = sqlite_utils.Database(self.path)
         try:
             self._configure()
@@ -129,6 +161,17 @@ class Store:
                 not_null=["body", "saved_at"],
                 if_not_exists=True,
             )
+            self.db.create_table(
+                CREDENTIALS,
+                {"key": str, "server": str, "kiosk_id": str, "token": str, "saved_at": str},
+                pk="key",
+                not_null=["server", "kiosk_id", "token", "saved_at"],
+                if_not_exists=True,
+            )
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(taps)").fetchall()}
+            if "held" not in columns:
+                log.info("outbox %s: adding the 'held' column (follow-up questions)", self.path)
+                self.db.execute(_ADD_HELD)
 
     # -- taps --------------------------------------------------------------------------------------
 
@@ -141,9 +184,11 @@ class Store:
         followup: str | None = None,
         comment: str | None = None,
         flags: Sequence[str] = (),
+        hold: bool = False,
     ) -> Tap:
         """Store one tap durably (committed with synchronous=FULL) and return it with its new ``seq``.
 
+        ``hold=True`` keeps it from :meth:`pending` until :meth:`complete_tap` (a follow-up question is open).
         Raises pydantic.ValidationError if the protocol would refuse the tap (e.g. a score outside the scale);
         nothing is stored then. Raises sqlite3.Error if SQLite cannot commit; nothing is stored then either.
         """
@@ -161,19 +206,65 @@ class Store:
             comment=comment,
             flags=list(flags),  # type: ignore[arg-type]  # validated by the model
         )
-        cursor = self.db.execute(_INSERT_TAP, _row_from_tap(draft))  # one statement, committed by execute()
+        row = {**_row_from_tap(draft), "held": int(hold)}
+        cursor = self.db.execute(_INSERT_TAP, row)  # one statement, committed by execute()
         seq = cursor.lastrowid
         assert seq is not None  # an INSERT into a rowid table always sets it
         return draft.model_copy(update={"seq": seq})
 
+    def complete_tap(
+        self, tap_id: UUID | str, *, followup: str | None = None, comment: str | None = None, timed_out: bool = False
+    ) -> Tap:
+        """Write the follow-up answer of a held tap and release it for sync; return the completed tap.
+
+        ``followup`` is a reason id, ``comment`` the customer's text (blank means none), ``timed_out`` adds the
+        ``followup_timeout`` flag. Raises LookupError if no held, unsynced tap has this id (a tap never changes
+        after release); pydantic.ValidationError if the protocol would refuse the result (nothing changes then);
+        sqlite3.Error if SQLite cannot commit.
+        """
+        key = str(UUID(str(tap_id)))
+        rows = list(self.taps.rows_where("id = ? AND held = 1", [key], select=_TAP_COLUMNS))
+        if not rows:
+            raise LookupError(f"no held tap with id {key}")
+        tap = _tap_from_row(rows[0])
+        flags = [*tap.flags, "followup_timeout"] if timed_out and "followup_timeout" not in tap.flags else tap.flags
+        done = Tap.model_validate(
+            {**tap.model_dump(), "followup": followup, "comment": (comment or "").strip() or None, "flags": flags}
+        )
+        params = {"id": key, "followup": done.followup, "comment": done.comment, "flags": json.dumps(done.flags)}
+        if self.db.execute(_COMPLETE_TAP, params).rowcount != 1:  # released by another Store meanwhile
+            raise LookupError(f"no held tap with id {key}")
+        return done
+
+    def release_holds(self) -> int:
+        """Complete every held tap as a follow-up timeout (holds left by a crash); return how many.
+
+        Raises sqlite3.Error if SQLite cannot commit.
+        """
+        released = 0
+        for row in list(self.taps.rows_where("held = 1 AND synced_at IS NULL", select="id")):
+            try:
+                self.complete_tap(row["id"], timed_out=True)
+            except LookupError:  # released meanwhile
+                continue
+            released += 1
+        if released:
+            log.info("released %d held tap(s) as follow-up timeouts", released)
+        return released
+
+    def held(self) -> list[Tap]:
+        """Taps waiting for their follow-up answer, oldest first."""
+        rows = self.taps.rows_where("held = 1 AND synced_at IS NULL", order_by="seq", select=_TAP_COLUMNS)
+        return [_tap_from_row(row) for row in rows]
+
     def pending(self, limit: int = 1000) -> list[Tap]:
-        """Unsynced taps, oldest ``seq`` first, at most ``limit``.
+        """Unsynced taps that are not held, oldest ``seq`` first, at most ``limit``.
 
         Raises ValueError for a limit below 1; pydantic.ValidationError if a stored row is corrupt.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        rows = self.taps.rows_where("synced_at IS NULL", order_by="seq", select=_TAP_COLUMNS, limit=limit)
+        rows = self.taps.rows_where("synced_at IS NULL AND held = 0", order_by="seq", select=_TAP_COLUMNS, limit=limit)
         return [_tap_from_row(row) for row in rows]
 
     def mark_synced(self, ids: Iterable[UUID | str], at: datetime | None = None) -> int:
@@ -201,11 +292,12 @@ class Store:
         # One statement, so both numbers come from one snapshot; the pending count uses the partial index.
         sql = (
             "SELECT (SELECT count(*) FROM taps) AS total,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL) AS pending"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL) AS pending,"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND held = 1) AS held"
         )
         row = next(self.db.query(sql))
-        total, pending = int(row["total"]), int(row["pending"])
-        return StoreCounts(total=total, pending=pending, synced=total - pending)
+        total, pending, held = int(row["total"]), int(row["pending"]), int(row["held"])
+        return StoreCounts(total=total, pending=pending, synced=total - pending, held=held)
 
     def last_tap_at(self) -> datetime | None:
         """Wall-clock time of the newest tap, or None when no tap was ever recorded."""
@@ -245,6 +337,27 @@ class Store:
             log.warning("ignoring cached kiosk config that no longer validates", exc_info=True)
             return None
 
+    # -- credentials -------------------------------------------------------------------------------
+
+    def save_credentials(self, server: str, kiosk_id: str, token: str) -> None:
+        """Keep the kiosk id and token received by pairing (replacing earlier ones). Raises sqlite3.Error."""
+        record = {
+            "key": _CONFIG_KEY,
+            "server": server,
+            "kiosk_id": kiosk_id,
+            "token": token,
+            "saved_at": datetime.now(UTC).isoformat(),
+        }
+        self.db.table(CREDENTIALS).upsert(record, pk="key")
+
+    def credentials(self) -> Credentials | None:
+        """The saved pairing credentials, or None if the kiosk was never paired."""
+        try:
+            row = self.db.table(CREDENTIALS).get(_CONFIG_KEY)
+        except NotFoundError:
+            return None
+        return Credentials(server=row["server"], kiosk_id=row["kiosk_id"], token=row["token"])
+
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -261,6 +374,16 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, boot_id={self.boot_id!r})"
+
+
+def _restrict_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 if missing, and make an existing file 0600. Raises OSError."""
+    if str(path) == ":memory:":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    os.close(fd)
+    if path.stat().st_mode & 0o777 != FILE_MODE:
+        path.chmod(FILE_MODE)
 
 
 def _row_from_tap(tap: Tap) -> dict[str, Any]:
@@ -282,4 +405,4 @@ def _tap_from_row(row: dict[str, Any]) -> Tap:
     return Tap.model_validate({**row, "flags": json.loads(row["flags"])})
 
 
-__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Store", "StoreCounts"]
+__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Credentials", "Store", "StoreCounts"]

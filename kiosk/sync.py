@@ -2,7 +2,8 @@
 
 :class:`Syncer` does one job at a time on an ``httpx.Client`` you hand it (tests hand it an
 ``httpx.MockTransport``). :class:`SyncWorker` is the background thread the Kivy app runs: its own Store,
-its own client, a loop of fetch-config / send / report / wait.
+its own client, a loop of fetch-config / send / report / wait. :func:`pair` trades a one-time pairing code
+for the kiosk's id and token (``POST /api/v1/pair``, no token needed).
 
 A tap is marked synced only after the server answered 2xx with a valid ``BatchResult`` for the batch that
 carried it. A failed send never deletes or marks anything: the taps stay pending and go out next time.
@@ -14,7 +15,10 @@ Exception tree::
      │                        that are not the server's (a redirect, a 2xx body that is not a BatchResult,
      │                        e.g. a captive portal); .retry_after: float | None from Retry-After
      └── Rejected             retrying will not help: 401, 403, 422, other 4xx, a single tap over the size
-                              limit (413); .status: int and .message: str (the server's Problem message)
+                              limit (413); .status: int and .message: str (the server's Problem message);
+                              for pair(): 403 is a wrong, used or expired code, 422 a malformed one
+
+For :func:`pair`, 429 (too many attempts) is an Unreachable whose ``retry_after`` says when to try again.
 """
 
 from __future__ import annotations
@@ -36,12 +40,22 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk import __version__
 from kiosk.store import Store
-from shared.protocol import MAX_TAPS_PER_BATCH, BatchResult, Heartbeat, KioskConfig, Tap, TapBatch
+from shared.protocol import (
+    MAX_TAPS_PER_BATCH,
+    BatchResult,
+    Heartbeat,
+    KioskConfig,
+    PairRequest,
+    PairResult,
+    Tap,
+    TapBatch,
+)
 
 log = logging.getLogger(__name__)
 
 TAPS_PATH = "/api/v1/taps"
 CONFIG_PATH = "/api/v1/kiosk/config"
+PAIR_PATH = "/api/v1/pair"
 USER_AGENT = f"smilepost-kiosk/{__version__}"
 
 BACKOFF_BASE = 0.5  # seconds
@@ -107,6 +121,31 @@ def make_client(
         timeout=timeout,
         transport=transport,
     )
+
+
+def pair(
+    server: str,
+    code: str,
+    name: str | None = None,
+    *,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[str, str]:
+    """Trade a one-time pairing code for this kiosk's ``(kiosk_id, token)``. Blocks: call it off the UI thread.
+
+    Raises pydantic.ValidationError for a code that is not 8 digits (nothing is sent), Rejected (403 wrong,
+    used or expired code) or Unreachable (network, 5xx,
+    429 with ``retry_after``, or an answer that is not the server's); see the module docstring.
+    """
+    headers = {"User-Agent": USER_AGENT}
+    try:
+        with httpx.Client(base_url=server, headers=headers, timeout=timeout, transport=transport) as client:
+            body = PairRequest(code=code, name=name).model_dump_json()
+            response = client.post(PAIR_PATH, content=body, headers={"Content-Type": "application/json"})
+    except httpx.RequestError as error:
+        raise Unreachable(f"{type(error).__name__}: {error}") from error
+    paired = _parse(response, PairResult)
+    return paired.kiosk_id, paired.token
 
 
 def backoff_delay(attempt: int, retry_after: float | None, rand: Callable[[], float]) -> float:
@@ -482,5 +521,6 @@ __all__ = [
     "Unreachable",
     "backoff_delay",
     "make_client",
+    "pair",
     "parse_retry_after",
 ]

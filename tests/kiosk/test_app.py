@@ -1,4 +1,8 @@
-"""The real kiosk app in a real Kivy window (SDL offscreen), driven in a subprocess by drive_app.py."""
+"""The real kiosk app in a real Kivy window (SDL offscreen), driven in subprocesses by drive_kiosk.py.
+
+Each subprocess runs several scenarios in one window (the config changes live between them); the tests
+below assert on what each scenario saw. Screenshots land in test-output/kiosk/.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,22 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kiosk.store import Store
-
 REPO = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("drive_app.py")
+DRIVER = Path(__file__).with_name("drive_kiosk.py")
 OUTPUT = REPO / "test-output" / "kiosk"
 
 pytestmark = pytest.mark.kivy
 
+CUSTOMER = ["faces", "nps", "keys", "repeat", "language", "closed", "attract", "live_config"]
+FOLLOWUP_AND_ADMIN = ["followup", "followup_timeout", "comment", "admin", "rejected_then_repair"]
 
-def run_driver(tmp_path: Path, scale: int, repeat_seconds: float = 0.0) -> dict[str, object]:
+
+def run_driver(tmp_path: Path, scenarios: list[str], *extra: str) -> dict[str, Any]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     data_dir, result = tmp_path / "data", tmp_path / "result.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMILEPOST_", "KIVY_", "SDL_"))}
     env.update(
@@ -30,62 +37,204 @@ def run_driver(tmp_path: Path, scale: int, repeat_seconds: float = 0.0) -> dict[
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    args = [str(data_dir), str(OUTPUT), str(result), "--scale", str(scale), "--repeat-seconds", str(repeat_seconds)]
+    args = [str(data_dir), str(OUTPUT), str(result), "--scenarios", ",".join(scenarios), *extra]
     done = subprocess.run(
-        [sys.executable, str(DRIVER), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, str(DRIVER), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, object] = json.loads(result.read_text())
+    outcome: dict[str, Any] = json.loads(result.read_text())
     assert outcome["error"] is None, outcome["error"]
+    for png in outcome["screenshots"]:
+        data = Path(png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2048, png
     return outcome
 
 
+@pytest.fixture(scope="module")
+def customer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_driver(tmp_path_factory.mktemp("customer"), CUSTOMER)
+
+
+@pytest.fixture(scope="module")
+def followup_and_admin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_driver(tmp_path_factory.mktemp("followup"), FOLLOWUP_AND_ADMIN)
+
+
+def scores_and_flags(rows: list[dict[str, Any]]) -> list[tuple[int, list[str]]]:
+    return [(r["score"], r["flags"]) for r in rows]
+
+
+# -- customer side ---------------------------------------------------------------------------------------------
+
+
+def test_a_paired_kiosk_starts_on_the_question(customer: dict[str, Any]) -> None:
+    assert customer["start"]["screen"] == "ask"
+    assert customer["start"]["status"] in ("connecting", "synced")
+
+
+def test_a_follow_up_left_open_by_a_crash_is_released_as_a_timeout_at_start(customer: dict[str, Any]) -> None:
+    assert customer["start"]["first_tap"] == [2, '["followup_timeout"]', 0]
+
+
 @pytest.mark.parametrize("scale", [3, 4, 5])
-def test_every_face_press_stores_one_tap_and_shows_thanks(tmp_path: Path, scale: int) -> None:
-    outcome = run_driver(tmp_path, scale)
+def test_every_face_press_stores_one_tap_and_shows_thanks_on_the_next_frame(
+    customer: dict[str, Any], scale: int
+) -> None:
+    seen = customer["faces"][f"scale{scale}"]
+    assert seen["scores"] == list(range(1, scale + 1))
+    assert [p["score"] for p in seen["presses"]] == list(range(1, scale + 1))
+    assert all(p["screen_after_release"] == "thanks" for p in seen["presses"]), seen["presses"]
+    assert all(p["screen_next_frame"] == "thanks" for p in seen["presses"]), seen["presses"]
+    assert all(p["returned_to_ask"] for p in seen["presses"]), seen["presses"]
+    rows = [r for r in customer["faces"]["rows"] if r["scale"] == scale]
+    assert scores_and_flags(rows) == [(s, []) for s in range(1, scale + 1)]
+    assert not any(r["held"] for r in rows)
 
-    assert outcome["current_at_start"] == "ask"
-    assert outcome["question_text"] == f"How was security today? ({scale} faces)"
-    assert outcome["status_text"] == "not paired"
-    assert outcome["face_scores"] == list(range(1, scale + 1))
-    presses = outcome["presses"]
-    assert isinstance(presses, list)
-    assert [p["score"] for p in presses] == list(range(1, scale + 1))
-    assert all(p["screen_after_release"] == "thanks" for p in presses), presses
-    assert all(p["screen_next_frame"] == "thanks" for p in presses), presses
-    assert all(p["returned_to_ask"] for p in presses), presses
 
-    with Store.open(tmp_path / "data") as store:
-        taps = list(store.iter_all())
-        assert store.counts().pending == scale  # no token: nothing was sent
-    assert [(t.seq, t.score, t.scale, t.question_id, t.flags) for t in taps] == [
-        (i, i, scale, "main", []) for i in range(1, scale + 1)
+def test_faces_are_big_touch_targets(customer: dict[str, Any]) -> None:
+    width, height = customer["faces"]["window_size"]
+    for scale in (3, 4, 5):
+        for face_width, face_height in customer["faces"][f"scale{scale}"]["sizes"]:
+            assert face_width >= width / 7 and face_height >= height / 3
+
+
+def test_nps_mode_has_eleven_buttons_zero_left_and_keys_0_to_9(customer: dict[str, Any]) -> None:
+    nps = customer["nps"]
+    assert nps["labels"] == [str(n) for n in range(11)]
+    assert nps["x"] == sorted(nps["x"])
+    assert [(r["score"], r["scale"]) for r in nps["rows"]] == [(0, 11), (10, 11), *((d, 11) for d in range(10))]
+    assert nps["screen_after_keys"] == "thanks"
+
+
+def test_keys_1_to_n_act_like_the_faces_and_escape_does_not_exit(customer: dict[str, Any]) -> None:
+    keys = customer["keys"]
+    assert [r["score"] for r in keys["rows"]] == [1, 2, 3, 4, 2]  # 5 and 0 are not on a 4-face scale
+    assert keys["running_after_escape"] is True
+
+
+def test_presses_inside_the_repeat_interval_are_flagged_and_not_asked_why(customer: dict[str, Any]) -> None:
+    repeat = customer["repeat"]
+    assert scores_and_flags(repeat["rows"]) == [(1, []), (1, ["repeat"]), (1, ["repeat"])]
+    assert repeat["screens"] == ["followup", "thanks", "thanks"]
+
+
+def test_language_button_cycles_and_falls_back_after_the_customer(customer: dict[str, Any]) -> None:
+    lang = customer["language"]
+    assert [(code, question) for code, question, _ in lang["seen"]] == [
+        ("en", "How was it?"),
+        ("nb", "Hvordan var det?"),
+        ("de", "Wie war es?"),
+        ("en", "How was it?"),
+    ]
+    assert lang["seen"][0][2] == "[b]English[/b]   Norsk   Deutsch"
+    assert lang["thanks_shown"] == "Tusen takk!"
+    assert lang["after_customer"] == ["en", "How was it?"]
+    assert lang["after_idle"] == ["attract", "en"]
+
+
+def test_closed_hours_show_the_closed_screen_and_record_nothing(customer: dict[str, Any]) -> None:
+    closed = customer["closed"]
+    assert closed["screen"] == "closed" and closed["screen_after"] == "closed"
+    assert closed["text"] == "Closed. Back at 06:00."
+    assert closed["tap_returned"] is None
+    assert closed["rows"] == []
+    assert closed["screen_when_open"] == "ask"
+
+
+def test_attract_state_after_idle_and_a_touch_records_nothing(customer: dict[str, Any]) -> None:
+    attract = customer["attract"]
+    assert (attract["screen_idle"], attract["text"], attract["screen_after_touch"]) == ("attract", "Hello!", "ask")
+    assert attract["rows"] == []
+
+
+def test_config_changed_on_the_server_is_applied_live_and_cached(customer: dict[str, Any]) -> None:
+    live = customer["live_config"]
+    assert live["after"] == {
+        "question": "Changed question?",
+        "thanks": "Danke!",
+        "scores": [1, 2, 3],
+        "followup": ["slow"],
+        "opening_hours": {"mon": [["00:00", "24:00"]]},
+        "status": "synced",
+    }
+    assert live["cached_question"] == "Changed question?"
+
+
+# -- follow-up, comment ---------------------------------------------------------------------------------------
+
+
+def test_followup_reason_is_stored_with_the_held_tap_and_sent_once(followup_and_admin: dict[str, Any]) -> None:
+    f = followup_and_admin["followup"]
+    assert f["screen"] == "followup" and f["header"] == "Thanks!"
+    assert f["reasons"] == [["queue_time", "Queue time"], ["staff", "The staff"]]
+    [open_row] = f["while_open"]
+    assert (open_row["held"], open_row["synced"], open_row["followup"]) == (1, False, None)
+    assert open_row["id"] not in f["sent_while_open"]  # a sync round ran, but the held tap stayed home
+    assert f["screen_after_answer"] == "thanks"
+    assert [t for t in f["received"] if t[0] == 1] == [[1, "staff", []]]  # once, with its reason
+    assert f["positive_reasons"] == ["fast"]
+    assert f["middle_screen"] == "thanks"
+    assert f["screen_after_key"] == "followup"  # the new answer (4) gets its own question
+    assert [(r["score"], r["followup"], r["flags"], r["held"]) for r in f["rows"]] == [
+        (1, "staff", [], 0),
+        (5, "fast", [], 0),
+        (3, None, [], 0),
+        (1, None, ["followup_timeout"], 0),
+        (4, None, ["followup_timeout"], 0),
     ]
 
-    for name in (f"ask-scale{scale}", f"thanks-scale{scale}"):
-        png = OUTPUT / f"{name}.png"
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert png.stat().st_size > 2048, f"{png} looks empty"
+
+def test_followup_without_answer_is_a_timeout_and_returns_to_the_question(followup_and_admin: dict[str, Any]) -> None:
+    t = followup_and_admin["followup_timeout"]
+    assert (t["screen_before"], t["screen_after"]) == ("followup", "ask")
+    assert [(r["score"], r["followup"], r["flags"], r["held"]) for r in t["rows"]] == [
+        (1, None, ["followup_timeout"], 0)
+    ]
 
 
-def test_faces_are_big_touch_targets(tmp_path: Path) -> None:
-    outcome = run_driver(tmp_path, 5)
-    width, height = outcome["window_size"]  # type: ignore[misc]
-    for face_width, face_height in outcome["face_sizes"]:  # type: ignore[attr-defined]
-        assert face_width >= width / 7 and face_height >= height / 3
+def test_comment_typed_on_screen_keys_is_limited_and_stored(followup_and_admin: dict[str, Any]) -> None:
+    c = followup_and_admin["comment"]
+    assert c["screen"] == "comment"
+    assert c["typed"] == "hello worl" and c["counter"] == "10 / 10"
+    assert c["after_backspace"] == "hello wor"
+    assert c["screen_after_send"] == "thanks"
+    assert c["nb_keys"] == ["æ", "ø", "å"]
+    assert c["screen_after_cancel"] == "followup"
+    assert [(r["score"], r["comment"], r["flags"]) for r in c["rows"]] == [(2, "hello wor", []), (1, None, [])]
 
 
-def test_presses_inside_the_repeat_interval_are_flagged(tmp_path: Path) -> None:
-    run_driver(tmp_path, 3, repeat_seconds=60)
-    with Store.open(tmp_path / "data") as store:
-        assert [t.flags for t in store.iter_all()] == [[], ["repeat"], ["repeat"]]
+# -- admin, pairing -------------------------------------------------------------------------------------------
 
 
-def test_changed_config_from_the_worker_is_applied_live(tmp_path: Path) -> None:
-    outcome = run_driver(tmp_path, 4)
-    assert outcome["after_config"] == {
-        "question_text": "Changed question?",
-        "thanks_text": "Danke!",
-        "status_text": "offline, 4 queued",
-        "face_scores": [1, 2, 3],
-    }
+def test_admin_gesture_and_pin(followup_and_admin: dict[str, Any]) -> None:
+    a = followup_and_admin["admin"]
+    assert a["after_short_press"] == "ask"
+    assert a["after_long_press"] == "pin"
+    assert a["dots"] == "●●●●"
+    assert a["wrong"] == ["pin", "Wrong PIN."]
+    assert a["after_wrong"] == "ask"
+    assert a["locked"].startswith("Too many wrong PINs: locked, try again in ")
+    assert a["right_pin_while_locked"] == "pin"
+    assert a["after_right_pin"] == "admin"
+    for expected in (
+        "Kiosk[/b]   k-test",
+        "Server[/b]   http://fake",
+        "Queue[/b]   ",
+        "Version[/b]   smilepost-kiosk ",
+    ):
+        assert expected in a["info"]
+    assert a["after_back"] == "ask"
+
+
+def test_revoked_token_keeps_taps_and_repairing_from_admin_works(followup_and_admin: dict[str, Any]) -> None:
+    r = followup_and_admin["rejected_then_repair"]
+    assert r["status"] == "token rejected" and r["kept"] >= 2
+    assert r["screen"] == "pairing" and r["cancel_visible"] == 1
+    assert r["code_1234"] == "1 2 3 4   _ _ _ _"
+    assert r["message_1234"] == "The pairing code has 8 digits."
+    assert r["message_11111111"] == "That code is wrong, used or expired. Create a new one on the server."
+    assert r["message_22222222"] == "Too many attempts, try again in 30 s."
+    assert r["message_33333333"] == "Paired as kiosk k-new."
+    assert r["screen_after"] == "ask" and r["status_after"] == "synced"
+    assert r["credentials"] == ["k-new", "tok-2"]
+    assert r["received_scores"] == [1, 2]  # the taps made while the token was refused were kept and sent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -214,3 +215,116 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
         assert worker.pending() == [tap]
         assert worker.mark_synced([tap.id]) == 1
         assert ui.counts().synced == 1
+
+
+# -- held taps (follow-up questions, #3) -------------------------------------------------------------------
+
+
+def test_held_tap_is_durable_but_not_pending_until_completed(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        plain = store.record_tap(3, 5)
+        held = store.record_tap(1, 5, hold=True)
+        assert [t.id for t in store.pending()] == [plain.id]
+        assert store.counts() == StoreCounts(total=2, pending=2, synced=0, held=1)
+    with Store.open(tmp_path) as reopened:  # the face itself survived: it is committed
+        assert [t.id for t in reopened.held()] == [held.id]
+        done = reopened.complete_tap(held.id, followup="queue_time")
+        assert (done.id, done.seq, done.score, done.followup, done.flags) == (held.id, 2, 1, "queue_time", [])
+        assert [(t.id, t.followup) for t in reopened.pending()] == [(plain.id, None), (held.id, "queue_time")]
+        assert reopened.counts().held == 0
+
+
+def test_complete_tap_with_comment_and_with_timeout(store: Store) -> None:
+    a = store.record_tap(5, 5, hold=True)
+    b = store.record_tap(2, 5, flags=["repeat"], hold=True)
+    store.complete_tap(a.id, comment="  Friendly staff  ")
+    store.complete_tap(b.id, timed_out=True)
+    assert [(t.comment, t.followup, t.flags) for t in store.pending()] == [
+        ("Friendly staff", None, []),
+        (None, None, ["repeat", "followup_timeout"]),
+    ]
+
+
+def test_a_tap_never_changes_after_release(store: Store) -> None:
+    held = store.record_tap(1, 3, hold=True)
+    plain = store.record_tap(2, 3)
+    store.complete_tap(held.id, followup="rude")
+    with pytest.raises(LookupError):
+        store.complete_tap(held.id, followup="slow")  # second answer: refused, first one kept
+    with pytest.raises(LookupError):
+        store.complete_tap(plain.id, followup="slow")  # never held
+    with pytest.raises(LookupError):
+        store.complete_tap("6f1c2a4e-0000-4000-8000-000000000000")
+    assert [t.followup for t in store.iter_all()] == ["rude", None]
+
+
+def test_complete_tap_refuses_what_the_protocol_refuses_and_keeps_the_hold(store: Store) -> None:
+    held = store.record_tap(1, 5, hold=True)
+    with pytest.raises(ValidationError):
+        store.complete_tap(held.id, comment="x" * 501)
+    with pytest.raises(ValidationError):
+        store.complete_tap(held.id, followup="x" * 65)
+    assert [t.id for t in store.held()] == [held.id] and store.pending() == []
+
+
+def test_release_holds_completes_crash_leftovers_as_timeouts(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        first = store.record_tap(1, 5, hold=True)
+        store.record_tap(4, 5)
+        second = store.record_tap(5, 5, hold=True)
+    # the program "crashed" here; the next start releases both
+    with Store.open(tmp_path) as restarted:
+        assert restarted.release_holds() == 2
+        assert restarted.release_holds() == 0
+        pending = {t.id: t.flags for t in restarted.pending()}
+    assert pending[first.id] == ["followup_timeout"] and pending[second.id] == ["followup_timeout"]
+    assert len(pending) == 3
+
+
+def test_outbox_from_before_holds_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE taps (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            question_id TEXT NOT NULL, score INTEGER NOT NULL, scale INTEGER NOT NULL, tapped_at TEXT NOT NULL,
+            mono_ns INTEGER NOT NULL, boot_id TEXT NOT NULL, followup TEXT, comment TEXT,
+            flags TEXT NOT NULL DEFAULT '[]', synced_at TEXT);
+        INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id)
+            VALUES ('6f1c2a4e-0000-4000-8000-000000000001', 'main', 2, 5, '2026-11-22T09:58:00+00:00', 1, 'b1');
+        """
+    )
+    old.commit()
+    old.close()
+    with Store.open(tmp_path) as store:
+        assert [t.score for t in store.pending()] == [2]  # the old tap is not held
+        held = store.record_tap(4, 5, hold=True)
+        assert [t.id for t in store.held()] == [held.id]
+        assert store.counts() == StoreCounts(total=2, pending=2, synced=0, held=1)
+
+
+# -- credentials ---------------------------------------------------------------------------------------------
+
+
+def test_credentials_round_trip_and_replace(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        assert store.credentials() is None
+        store.save_credentials("http://a:8000", "k-1", "secret-1")
+        store.save_credentials("http://b:8000", "k-2", "secret-2")
+    with Store.open(tmp_path) as reopened:
+        creds = reopened.credentials()
+    assert creds is not None
+    assert (creds.server, creds.kiosk_id, creds.token) == ("http://b:8000", "k-2", "secret-2")
+    assert "secret" not in repr(creds)
+
+
+def test_outbox_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    with Store.open(tmp_path) as store:
+        store.save_credentials("http://a", "k", "t")
+        store.record_tap(3, 5)
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes[FILENAME] == 0o600
+    assert all(mode == 0o600 for name, mode in modes.items() if name.startswith(FILENAME)), modes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from uuid import UUID
 import httpx
 import pytest
 from kiosk_helpers import make_config
+from pydantic import ValidationError
 
 from kiosk import __version__
 from kiosk.store import Store, StoreCounts
@@ -25,6 +27,7 @@ from kiosk.sync import (
     Unreachable,
     backoff_delay,
     make_client,
+    pair,
     parse_retry_after,
 )
 from shared.protocol import KioskConfig, TapBatch
@@ -558,3 +561,63 @@ def test_report_addition() -> None:
     a = SyncReport(1, 2, 2, 0, [])
     b = SyncReport(1, 3, 1, 1, [UUID(int=1)])
     assert a + b == SyncReport(2, 5, 3, 1, [UUID(int=1)])
+
+
+# -- pairing (#3) ----------------------------------------------------------------------------------------------
+
+
+def pair_server(status: int, body: object, headers: dict[str, str] | None = None) -> tuple[httpx.MockTransport, list]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return httpx.MockTransport(handler), seen
+
+
+def test_pair_returns_kiosk_id_and_token_and_sends_no_bearer() -> None:
+    transport, seen = pair_server(200, {"kiosk_id": "k-9", "token": "tok", "server_time": SERVER_TIME})
+    assert pair("http://s", "12345678", "lane 3", transport=transport) == ("k-9", "tok")
+    request = seen[0]
+    assert (request.method, request.url.path) == ("POST", "/api/v1/pair")
+    assert json.loads(request.content) == {"code": "12345678", "name": "lane 3"}
+    assert "Authorization" not in request.headers
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error", "detail"),
+    [
+        (403, {"message": "invalid or expired pairing code"}, None, Rejected, "invalid or expired pairing code"),
+        (422, {"message": "code: must be 8 digits"}, None, Rejected, "code: must be 8 digits"),
+        (429, {"message": "too many attempts"}, {"Retry-After": "42"}, Unreachable, 42.0),
+        (503, {"message": "down"}, None, Unreachable, None),
+        (200, {"hello": "captive portal"}, None, Unreachable, None),
+    ],
+)
+def test_pair_failures_follow_the_exception_tree(
+    status: int, body: object, headers: dict[str, str] | None, error: type[SyncError], detail: object
+) -> None:
+    transport, _ = pair_server(status, body, headers)
+    with pytest.raises(error) as raised:
+        pair("http://s", "12345678", transport=transport)
+    if isinstance(raised.value, Rejected):
+        assert (raised.value.status, raised.value.message) == (status, detail)
+    elif status == 429:
+        assert isinstance(raised.value, Unreachable) and raised.value.retry_after == detail
+
+
+def test_pair_network_error_is_unreachable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(Unreachable, match="ConnectError"):
+        pair("http://s", "12345678", transport=httpx.MockTransport(refuse))
+
+
+@pytest.mark.parametrize("code", ["1234567", "123456789", "1234567a", ""])
+def test_pair_refuses_a_malformed_code_without_sending_it(code: str) -> None:
+    transport, seen = pair_server(200, {"kiosk_id": "k-9", "token": "tok", "server_time": SERVER_TIME})
+    with pytest.raises(ValidationError, match="code"):
+        pair("http://s", code, transport=transport)
+    assert seen == []

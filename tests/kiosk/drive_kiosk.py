@@ -1,0 +1,651 @@
+"""Drive the real kiosk app in a real (offscreen) Kivy window; run as a subprocess by test_app.py.
+
+A Kivy Window is a per-process singleton, so each run gets its own process, and runs several scenarios one
+after the other (the app's config is changed live between them, as the sync worker would). Buttons are pressed
+with simulated touches (``UnitTestTouch``) at their centres, keys go through ``Window.dispatch("on_key_down")``.
+Each scenario writes what it saw (screens, texts, outbox rows, what the fake server received) into the result
+JSON; screenshots go to OUT_DIR. The test asserts on that.
+
+Without ``--server`` the kiosk is paired with a fake server (``httpx.MockTransport``, :class:`FakeServer`)
+that serves config with an ETag, accepts taps, and answers pairing codes. With ``--server URL`` the kiosk starts
+unpaired against a real server and the ``pair_real`` scenario types ``--code`` on the keypad.
+
+Usage: drive_kiosk.py DATA_DIR OUT_DIR RESULT_JSON --scenarios a,b,c [--server URL --code CODE] [--size WxH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+WATCHDOG_SECONDS = 100
+THANKS = 0.3  # thank_you_seconds in the scenarios
+PIN = "2468"
+FAST_PIN_HASH = "pbkdf2_sha256$1000$00112233445566778899aabbccddeeff$"  # completed in main()
+
+Steps = Iterator[float]
+
+
+def base_config(**overrides: Any) -> Any:
+    from shared.protocol import KioskConfig
+
+    values: dict[str, Any] = {
+        "kiosk_id": "k-test",
+        "location_id": 7,
+        "location_name": "Gate 7",
+        "timezone": "Europe/Berlin",
+        "scale": 5,
+        "texts": {"en": {"question": "How was security today?", "thanks": "Thank you!"}},
+        "thank_you_seconds": THANKS,
+        "repeat_press_seconds": 0,
+        "attract_after_seconds": 600,
+    }
+    values.update(overrides)
+    return KioskConfig.model_validate(values)
+
+
+class FakeServer:
+    """The server's side of the protocol, in memory: config with ETag, taps, pairing (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.config = base_config()
+        self.token = "tok-1"
+        self.received: list[dict[str, Any]] = []
+        self.pair_answers: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {}
+
+    def handle(self, request: Any) -> Any:
+        import httpx
+
+        with self.lock:
+            if request.url.path == "/api/v1/pair":
+                code = json.loads(request.content)["code"]
+                status, body, headers = self.pair_answers.get(
+                    code, (403, {"message": "invalid or expired pairing code"}, {})
+                )
+                if status == 200:
+                    self.token = body["token"]
+                return httpx.Response(status, json=body, headers=headers)
+            if request.headers.get("Authorization") != f"Bearer {self.token}":
+                return httpx.Response(401, json={"message": "unknown or revoked token"})
+            if request.url.path == "/api/v1/kiosk/config":
+                etag = f'"{hash(self.config.model_dump_json()) & 0xFFFFFFFF:x}"'
+                if request.headers.get("If-None-Match") == etag:
+                    return httpx.Response(304)
+                return httpx.Response(200, content=self.config.model_dump_json(), headers={"ETag": etag})
+            taps = json.loads(request.content)["taps"]
+            self.received.extend(taps)
+            return httpx.Response(
+                200,
+                json={"accepted": len(taps), "duplicates": 0, "conflicts": [], "server_time": "2026-11-22T10:00:05Z"},
+            )
+
+
+class Driver:
+    """Runs the scenarios on Kivy's Clock; each step yields how many seconds to wait."""
+
+    def __init__(self, app: Any, out_dir: Path, scenarios: list[str], fake: FakeServer | None, code: str) -> None:
+        self.app, self.out_dir, self.fake, self.code = app, out_dir, fake, code
+        self.scenarios = scenarios
+        self.result: dict[str, Any] = {"error": None, "screenshots": []}
+        self._steps = self.steps()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def start(self, *_: Any) -> None:
+        from kivy.clock import Clock
+
+        Clock.schedule_once(self.watchdog, WATCHDOG_SECONDS)
+        self.advance()
+
+    def advance(self, *_: Any) -> None:
+        from kivy.clock import Clock
+
+        try:
+            delay = next(self._steps)
+        except StopIteration:
+            self.app.stop()
+            return
+        except Exception:
+            self.result["error"] = traceback.format_exc()
+            self.app.stop()
+            return
+        Clock.schedule_once(self.advance, delay)
+
+    def watchdog(self, *_: Any) -> None:
+        self.result["error"] = f"watchdog: scenarios did not finish in {WATCHDOG_SECONDS} s"
+        self.app.stop()
+
+    def steps(self) -> Steps:
+        yield 0.3  # let the layout settle
+        with sqlite3.connect(self.app.store.path) as db:
+            first = db.execute("SELECT score, flags, held FROM taps WHERE seq = 1").fetchone()
+        self.result["start"] = {"screen": self.screen, "status": self.app.status_text, "first_tap": first}
+        for name in self.scenarios:
+            self.seq0 = self.max_seq()
+            self.out: dict[str, Any] = {}
+            self.result[name] = self.out
+            yield from getattr(self, f"scenario_{name}")()
+            self.out["rows"] = self.rows()
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    @property
+    def screen(self) -> str:
+        return str(self.app.screens.current)
+
+    def widget(self, screen: str, wid: str) -> Any:
+        return self.app.screens.get_screen(screen).ids[wid]
+
+    def press(self, widget: Any) -> None:
+        """A simulated finger on the widget's centre, down and up."""
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def key(self, keycode: int, char: str = "") -> None:
+        from kivy.core.window import Window
+
+        Window.dispatch("on_key_down", keycode, 0, char, [])
+        Window.dispatch("on_key_up", keycode, 0)
+
+    def shot(self, name: str) -> None:
+        """Save the current frame. Slow (PNG encoding): yield before a step that starts a timer."""
+        from kivy.core.window import Window
+
+        target = self.out_dir / f"{name}.png"
+        Path(Window.screenshot(name=str(target))).replace(target)
+        self.result["screenshots"].append(str(target))
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> Steps:
+        end = time.monotonic() + timeout
+        while not condition() and time.monotonic() < end:
+            yield 0.05
+
+    def configure(self, **overrides: Any) -> Steps:
+        """A new config, applied as the sync worker applies one; back on the question, no repeat memory."""
+        self.app.apply_config(base_config(**overrides))
+        self.app.show_question()
+        self.app._last_tap_mono = None
+        yield 0.1  # ScreenManager ignores touches until its (zero-length) transition has finished a frame
+
+    def back_to_ask(self) -> Steps:
+        yield from self.wait_for(lambda: self.screen == "ask", 10)
+        yield 0.1
+
+    def max_seq(self) -> int:
+        with sqlite3.connect(self.app.store.path) as db:
+            return int(db.execute("SELECT coalesce(max(seq), 0) FROM taps").fetchone()[0])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Outbox rows made during the current scenario."""
+        with sqlite3.connect(self.app.store.path) as db:
+            db.row_factory = sqlite3.Row
+            found = db.execute(
+                "SELECT id, score, scale, flags, followup, comment, held, synced_at"
+                " FROM taps WHERE seq > ? ORDER BY seq",
+                (self.seq0,),
+            ).fetchall()
+        return [{**dict(r), "flags": json.loads(r["flags"]), "synced": r["synced_at"] is not None} for r in found]
+
+    def tap_face(self, index: int) -> dict[str, Any]:
+        face = self.app.screens.get_screen("ask").faces[index]
+        self.press(face)
+        return {"score": int(face.score), "screen_after_release": self.screen}
+
+    # -- scenarios --------------------------------------------------------------------------------------
+
+    def scenario_faces(self) -> Steps:
+        """Every face of scales 3, 4, 5 pressed by touch: thanks on the next frame, back to the question."""
+        from kivy.core.window import Window
+
+        self.out["window_size"] = list(Window.size)
+        for scale in (3, 4, 5):
+            yield from self.configure(scale=scale)
+            faces = self.app.screens.get_screen("ask").faces
+            self.out[f"scale{scale}"] = seen = {
+                "scores": [int(f.score) for f in faces],
+                "sizes": [list(f.size) for f in faces],
+                "presses": [],
+            }
+            self.shot(f"ask-scale{scale}")
+            yield 0.05  # Clock times a schedule_once from the frame's start: a slow screenshot would eat it
+            for index in range(len(faces)):
+                pressed_at = time.perf_counter()
+                press = self.tap_face(index)
+                yield 0  # the next frame
+                press["screen_next_frame"] = self.screen
+                press["frame_ms"] = round((time.perf_counter() - pressed_at) * 1000, 1)
+                if index == 0 and scale == 5:
+                    yield 0.05
+                    self.shot("thanks")
+                yield from self.back_to_ask()
+                press["returned_to_ask"] = self.screen == "ask"
+                seen["presses"].append(press)
+
+    def scenario_nps(self) -> Steps:
+        """The 0-10 scale: 11 buttons (0 left), touches and the keys 0-9."""
+        yield from self.configure(scale=11, texts={"en": {"question": "Would you recommend us to a friend?"}})
+        buttons = self.app.screens.get_screen("ask").faces
+        self.out["labels"] = [b.text for b in buttons]
+        self.out["x"] = [b.x for b in buttons]
+        self.shot("nps")
+        for index in (0, 10):
+            self.press(buttons[index])
+            yield 0
+            yield from self.back_to_ask()
+        for digit in range(10):
+            self.key(48 + digit, str(digit))
+            yield 0
+        self.out["screen_after_keys"] = self.screen
+        yield from self.back_to_ask()
+
+    def scenario_keys(self) -> Steps:
+        """Keys 1..n act like the faces (number row and keypad); other digits do nothing."""
+        yield from self.configure(scale=4)
+        for keycode, char in ((49, "1"), (50, "2"), (51, "3"), (52, "4"), (258, "2"), (53, "5"), (48, "0")):
+            self.key(keycode, char)
+            yield 0
+        self.key(27)  # escape: no way out
+        yield 0.1
+        self.out["running_after_escape"] = self.app.root is not None
+        yield from self.back_to_ask()
+
+    def scenario_repeat(self) -> Steps:
+        """Presses inside repeat_press_seconds are flagged, and get no follow-up question."""
+        yield from self.configure(
+            scale=3, repeat_press_seconds=60, followup={"negative_reasons": ["rude"], "timeout_seconds": 1}
+        )
+        for _ in range(3):
+            self.tap_face(0)
+            yield 0
+            self.out.setdefault("screens", []).append(self.screen)
+            if self.screen == "followup":
+                self.press(self.widget("followup", "skip"))
+            yield from self.back_to_ask()
+
+    def scenario_language(self) -> Steps:
+        """The language button cycles the languages; after the customer the default language is back."""
+        texts = {
+            "en": {"question": "How was it?", "thanks": "Thank you!"},
+            "nb": {"question": "Hvordan var det?", "thanks": "Tusen takk!"},
+            "de": {"question": "Wie war es?"},  # no thanks text: falls back to the default language
+        }
+        yield from self.configure(texts=texts, default_language="en")
+        button = self.widget("ask", "language")
+        seen = self.out["seen"] = [(self.app.language, self.widget("ask", "question").text, button.text)]
+        for _ in range(3):
+            self.press(button)
+            yield 0.05
+            seen.append((self.app.language, self.widget("ask", "question").text, button.text))
+        self.press(button)  # to nb
+        yield 0.05
+        self.shot("ask-nb")
+        self.tap_face(3)
+        yield 0.05
+        self.out["thanks_shown"] = self.widget("thanks", "thanks").text
+        yield from self.back_to_ask()
+        self.out["after_customer"] = (self.app.language, self.widget("ask", "question").text)
+        self.press(button)  # nb, then the customer walks away: attract resets it as well
+        yield 0.05
+        self.app.on_idle()
+        yield 0.05
+        self.out["after_idle"] = (self.screen, self.app.language)
+        self.app.leave_attract()
+        yield 0.05
+
+    def scenario_closed(self) -> Steps:
+        """Outside opening hours: the closed screen, and neither touches nor keys record anything."""
+        yield from self.configure(
+            opening_hours={}, texts={"en": {"question": "Q?", "closed": "Closed. Back at 06:00."}}
+        )
+        self.out["screen"] = self.screen
+        self.out["text"] = self.widget("closed", "closed").text
+        self.shot("closed")
+        from kivy.core.window import Window
+        from kivy.tests.common import UnitTestTouch
+
+        for x in (0.1, 0.5, 0.9):
+            touch = UnitTestTouch(Window.width * x, Window.height * 0.4)
+            touch.touch_down()
+            touch.touch_up()
+            yield 0
+        self.key(49, "1")
+        yield 0.1
+        self.out["tap_returned"] = self.app.tap(3)  # even a direct call records nothing
+        self.out["screen_after"] = self.screen
+        yield from self.configure(opening_hours=None)
+        self.out["screen_when_open"] = self.screen
+
+    def scenario_attract(self) -> Steps:
+        """Idle for attract_after_seconds: the attract screen; a touch brings the question, recording nothing."""
+        yield from self.configure(attract_after_seconds=0.5, texts={"en": {"question": "Q?", "attract": "Hello!"}})
+        yield 0.9
+        self.out["screen_idle"] = self.screen
+        self.out["text"] = self.widget("attract", "attract").text
+        self.shot("attract")
+        from kivy.core.window import Window
+        from kivy.tests.common import UnitTestTouch
+
+        touch = UnitTestTouch(Window.width / 2, Window.height / 2)
+        touch.touch_down()
+        touch.touch_up()
+        yield 0.05
+        self.out["screen_after_touch"] = self.screen
+        yield from self.configure(attract_after_seconds=600)
+
+    def scenario_live_config(self) -> Steps:
+        """The server's config changes; the worker fetches it and the screen follows without a restart."""
+        assert self.fake is not None
+        yield from self.wait_for(lambda: self.app.status_text == "synced", 10)
+        with self.fake.lock:
+            self.fake.config = base_config(
+                scale=3,
+                texts={"en": {"question": "Changed question?", "thanks": "Danke!"}},
+                followup={"negative_reasons": ["slow"]},
+                opening_hours={"mon": [("00:00", "24:00")]},
+            )
+        self.app.worker.wake()
+        yield from self.wait_for(lambda: self.app.question_text == "Changed question?", 10)
+        ask = self.app.screens.get_screen("ask")
+        self.out["after"] = {
+            "question": self.widget("ask", "question").text,
+            "thanks": self.app.t["thanks"],
+            "scores": [int(f.score) for f in ask.faces],
+            "followup": self.app.kiosk_config.followup.negative_reasons,
+            "opening_hours": self.app.kiosk_config.opening_hours,
+            "status": self.app.status_text,
+        }
+        cached = self.app.store.cached_config()
+        self.out["cached_question"] = cached[0].texts["en"]["question"]
+        with self.fake.lock:
+            self.fake.config = base_config()
+        self.app.worker.wake()
+        yield from self.wait_for(lambda: self.app.question_text == "How was security today?", 10)
+
+    def scenario_followup(self) -> Steps:
+        """A face, then a reason: the tap is held (not sent) until the reason is stored, then sent once."""
+        assert self.fake is not None
+        yield from self.configure(
+            # 3 s: long enough that a sync round fits while the question is open, even on a loaded machine
+            followup={"negative_reasons": ["queue_time", "staff"], "positive_reasons": ["fast"], "timeout_seconds": 3},
+            texts={"en": {"question": "Q?", "thanks": "Thanks!", "reason.staff": "The staff"}},
+        )
+        self.tap_face(0)  # score 1: negative
+        yield 0
+        self.out["screen"] = self.screen
+        screen = self.app.screens.get_screen("followup")
+        self.out["reasons"] = [(b.reason, b.text) for b in screen.reason_buttons]
+        self.out["header"] = self.widget("followup", "thanks").text
+        self.app.worker.wake()
+        yield 0.5  # a sync round while the follow-up is open must not send the held tap
+        self.out["while_open"] = self.rows()
+        self.out["sent_while_open"] = [t["id"] for t in self.fake.received]
+        self.shot("followup")
+        self.press(screen.reason_buttons[1])
+        yield 0
+        self.out["screen_after_answer"] = self.screen
+        yield from self.wait_for(lambda: len(self.fake.received) >= 1, 10)
+        yield 0.3
+        self.out["received"] = [(t["score"], t["followup"], t["flags"]) for t in self.fake.received]
+        yield from self.back_to_ask()
+        # a positive face gets the positive reasons; a middle face none
+        self.tap_face(4)
+        yield 0
+        self.out["positive_reasons"] = [b.reason for b in screen.reason_buttons]
+        self.press(screen.reason_buttons[0])
+        yield from self.back_to_ask()
+        self.tap_face(2)
+        yield 0
+        self.out["middle_screen"] = self.screen
+        yield from self.back_to_ask()
+        # a button-box key while a follow-up is open: that one ends as a timeout, the key is a new answer
+        self.tap_face(0)
+        yield 0
+        self.key(52, "4")
+        yield 0
+        self.out["screen_after_key"] = self.screen
+        yield from self.back_to_ask()
+
+    def scenario_followup_timeout(self) -> Steps:
+        """No answer within followup.timeout_seconds: recorded as a timeout, back to the question."""
+        yield from self.configure(followup={"negative_reasons": ["queue_time"], "timeout_seconds": 1.5})
+        self.tap_face(0)
+        yield 0.1
+        self.out["screen_before"] = self.screen
+        yield from self.wait_for(lambda: self.screen == "ask", 10)
+        self.out["screen_after"] = self.screen
+
+    def scenario_comment(self) -> Steps:
+        """A comment typed on the on-screen keys, cut at comment.max_chars, stored with the tap."""
+        yield from self.configure(
+            followup={"negative_reasons": ["queue_time"], "timeout_seconds": 5},
+            comment={"enabled": True, "max_chars": 10},
+            texts={"en": {"question": "Q?"}, "nb": {"question": "Spm?"}},
+        )
+        self.tap_face(1)
+        yield 0.05
+        self.press(self.widget("followup", "comment"))
+        yield 0.05
+        self.out["screen"] = self.screen
+        comment = self.app.screens.get_screen("comment")
+        for char in "hello world!":
+            self.press(self.widget("comment", "space") if char == " " else comment.key(char))
+            yield 0
+        self.out["typed"] = self.app.comment_text
+        self.out["counter"] = self.widget("comment", "counter").text
+        self.shot("comment")
+        self.press(self.widget("comment", "backspace"))
+        yield 0
+        self.out["after_backspace"] = self.app.comment_text
+        self.press(self.widget("comment", "send"))
+        yield 0
+        self.out["screen_after_send"] = self.screen
+        yield from self.back_to_ask()
+        # the keyboard follows the language: Norwegian letters
+        self.press(self.widget("ask", "language"))
+        yield 0.05
+        self.tap_face(0)
+        yield 0.05
+        self.press(self.widget("followup", "comment"))
+        yield 0.05
+        self.out["nb_keys"] = [comment.key(c).text for c in "æøå"]
+        self.press(self.widget("comment", "cancel"))
+        yield 0.05
+        self.out["screen_after_cancel"] = self.screen
+        self.press(self.widget("followup", "skip"))
+        yield from self.back_to_ask()
+
+    def scenario_admin(self) -> Steps:
+        """Long press in the corner, wrong PINs (five lock the pad), the right PIN, the admin screen."""
+        from kivy.core.window import Window
+        from kivy.tests.common import UnitTestTouch
+
+        import kiosk.app
+
+        kiosk.app.PIN_BACK_SECONDS = 0.5
+        yield from self.configure(admin_pin_hash=FAST_PIN_HASH)
+
+        def hold(seconds: float) -> Steps:
+            touch = UnitTestTouch(8, Window.height - 8)
+            touch.touch_down()
+            yield seconds
+            touch.touch_up()
+            yield 0.05
+
+        yield from hold(1.0)
+        self.out["after_short_press"] = self.screen
+        yield from hold(3.2)
+        self.out["after_long_press"] = self.screen
+        for digit in "1111":
+            self.press(self.pad("pin", digit))
+            yield 0
+        self.out["dots"] = self.widget("pin", "dots").text
+        self.press(self.pad("pin", "OK"))
+        yield 0.05
+        self.out["wrong"] = (self.screen, self.widget("pin", "message").text)
+        self.shot("pin-wrong")
+        yield 0.6
+        self.out["after_wrong"] = self.screen
+        for _ in range(4):
+            self.app.admin_gesture()
+            for key in (49, 50, 13):  # typed on a keyboard this time
+                self.key(key)
+            yield 0.05
+        self.out["locked"] = self.widget("pin", "message").text
+        self.app.admin_gesture()
+        for digit in PIN:
+            self.key(48 + int(digit))
+        self.key(13)
+        yield 0.05
+        self.out["right_pin_while_locked"] = self.screen
+        yield 0.6
+        self.app._pin_locked_until = 0  # the minute is over
+        self.app.admin_gesture()
+        yield 0.1  # ScreenManager ignores touches until its (zero-length) transition has finished a frame
+        for digit in PIN:
+            self.press(self.pad("pin", digit))
+            yield 0
+        self.press(self.pad("pin", "OK"))
+        yield 0.1
+        self.out["after_right_pin"] = self.screen
+        self.out["info"] = self.app.admin_info
+        self.shot("admin")
+        self.press(self.widget("admin", "sync_now"))
+        yield 0.05
+        self.press(self.widget("admin", "back"))
+        yield 0.05
+        self.out["after_back"] = self.screen
+
+    def pad(self, screen: str, label: str) -> Any:
+        keypad = self.widget(screen, "keypad")
+        for child in keypad.children:
+            if child.text == label or (label == "OK" and child.text == keypad.ok_text):
+                return child
+        raise LookupError(label)
+
+    def scenario_rejected_then_repair(self) -> Steps:
+        """The token is revoked: taps are kept, "token rejected" shows; re-pairing from the admin screen."""
+        assert self.fake is not None
+        yield from self.configure(admin_pin_hash=FAST_PIN_HASH)
+        with self.fake.lock:
+            self.fake.token = "revoked-elsewhere"
+        for index in (0, 1):
+            self.tap_face(index)
+            yield from self.back_to_ask()
+        yield from self.wait_for(lambda: self.app.status_text == "token rejected", 10)
+        self.out["status"] = self.app.status_text
+        self.out["kept"] = self.app.store.counts().pending
+        self.app.admin_gesture()
+        for digit in PIN:
+            self.key(48 + int(digit))
+        self.key(13)
+        yield 0.1
+        self.press(self.widget("admin", "repair"))
+        yield 0.05
+        self.out["screen"] = self.screen
+        self.out["cancel_visible"] = self.widget("pairing", "cancel").opacity
+        self.fake.pair_answers["22222222"] = (429, {"message": "too many attempts"}, {"Retry-After": "30"})
+        self.fake.pair_answers["33333333"] = (
+            200,
+            {"kiosk_id": "k-new", "token": "tok-2", "server_time": "2026-11-23T10:00:00Z"},
+            {},
+        )
+        for code in ("1234", "11111111", "22222222", "33333333"):
+            for digit in code:
+                self.press(self.pad("pairing", digit))
+                yield 0
+            self.out[f"code_{code}"] = self.widget("pairing", "code").text
+            self.press(self.pad("pairing", "Pair"))
+            yield from self.wait_for(lambda: not self.app.pair_busy, 5)
+            yield 0.05
+            self.out[f"message_{code}"] = self.app.pair_message
+            if code == "22222222":
+                self.shot("pairing-429")
+        self.out["screen_after"] = self.screen
+        yield from self.wait_for(lambda: self.app.status_text == "synced", 10)
+        self.out["status_after"] = self.app.status_text
+        creds = self.app.store.credentials()
+        self.out["credentials"] = (creds.kiosk_id, creds.token)
+        self.out["received_scores"] = [t["score"] for t in self.fake.received][-2:]
+
+    def scenario_pair_real(self) -> Steps:
+        """A fresh kiosk against a real server: the pairing screen, the code typed, a tap synced."""
+        self.out["screen_at_start"] = self.screen
+        self.out["status_at_start"] = self.app.status_text
+        self.out["server_shown"] = self.widget("pairing", "server").text
+        self.shot("pairing")
+        for digit in self.code:
+            self.press(self.pad("pairing", digit))
+            yield 0
+        self.press(self.pad("pairing", "Pair"))
+        yield from self.wait_for(lambda: self.screen != "pairing", 10)
+        self.out["screen_after_pair"] = self.screen
+        yield from self.wait_for(lambda: self.app.status_text == "synced", 10)
+        self.out["status_after_pair"] = self.app.status_text
+        yield 0.2
+        self.tap_face(4)
+        yield from self.wait_for(lambda: self.app.store.counts().pending == 0 and self.rows(), 10)
+        creds = self.app.store.credentials()
+        self.out["credentials"] = [creds.kiosk_id, creds.token[:4]] if creds else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("result", type=Path)
+    parser.add_argument("--scenarios", required=True)
+    parser.add_argument("--server")
+    parser.add_argument("--code", default="")
+    parser.add_argument("--size", default="1024x600")
+    args = parser.parse_args()
+    width, height = args.size.split("x")
+
+    from kivy.config import Config
+
+    Config.set("graphics", "width", width)
+    Config.set("graphics", "height", height)
+
+    import httpx
+    from kivy.clock import Clock
+
+    from kiosk.app import SmilepostKioskApp, configure_window
+    from kiosk.settings import KioskSettings
+    from kiosk.store import Store
+    from shared.pins import hash_pin
+
+    global FAST_PIN_HASH
+    FAST_PIN_HASH = hash_pin(PIN, iterations=1000)
+    fake: FakeServer | None = None
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.server:
+        settings = KioskSettings(data_dir=args.data_dir, server=args.server, sync_interval=0.5)
+        app = SmilepostKioskApp(settings)
+    else:
+        fake = FakeServer()
+        with Store.open(args.data_dir) as store:
+            store.save_config(base_config(), etag=None)
+            store.save_credentials("http://fake", "k-test", fake.token)
+            store.record_tap(2, 5, hold=True)  # a follow-up left open by a crash: released as a timeout at start
+        settings = KioskSettings(data_dir=args.data_dir, server="http://fake", sync_interval=0.5)
+        app = SmilepostKioskApp(settings, transport=httpx.MockTransport(fake.handle))
+    configure_window(settings)
+    driver = Driver(app, args.out_dir, args.scenarios.split(","), fake, args.code)
+    Clock.schedule_once(driver.start, 0)
+    app.run()
+    args.result.write_text(json.dumps(driver.result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
