@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): each prints its figure and a ratio against a baseline measured in the same run."""
