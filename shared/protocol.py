@@ -80,11 +80,26 @@ class Tap(_Strict):
 
 
 class Heartbeat(_Strict):
-    """Kiosk health that rides along with every sync."""
+    """Kiosk health that rides along with every sync (and alone on ``POST /api/v1/kiosk/heartbeat``).
+
+    ``last_seq`` and ``quarantined`` let the server tell a gap it should worry about (taps recorded but
+    never received) from taps the kiosk is still holding or has set aside after a 422.
+    """
 
     queue_depth: int = Field(ge=0, le=INT32_MAX)
     app_version: Annotated[str, Field(max_length=32)]
     last_tap_at: AwareDatetime | None = None
+    last_seq: int | None = Field(default=None, ge=0, le=INT64_MAX, description="highest seq recorded")
+    quarantined: int = Field(default=0, ge=0, le=INT32_MAX, description="taps set aside after a 422")
+
+
+class HeartbeatPing(_Strict):
+    """Body of ``POST /api/v1/kiosk/heartbeat``: an idle kiosk's health and clock."""
+
+    sent_at: AwareDatetime
+    boot_id: ShortText
+    mono_ns: int = Field(ge=0, le=INT64_MAX)
+    heartbeat: Heartbeat
 
 
 class TapBatch(_Strict):
