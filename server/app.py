@@ -49,6 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_worker_app() -> FastAPI:
+    """App factory for ``smilepost server --workers N``: each worker process builds its app from the
+    environment's settings, without migrating (the command upgraded the database once before starting them)."""
+    return create_app(Settings(auto_migrate=False))
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """``('body', 'taps', 3, 'score')`` -> ``taps.3.score``."""
     parts = [str(p) for p in loc]

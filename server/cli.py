@@ -77,14 +77,32 @@ def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
 
 
 @app.command()
-def server(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def server(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the port (one per core).")
+    ] = 1,
+) -> None:
     """Run the HTTP server (API for kiosks and managers) on HOST:PORT."""
     import uvicorn
 
     from server.app import create_app
 
     settings = Settings(host=host, port=port)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        return
+    if settings.auto_migrate:  # once, here, not racing in every worker
+        from server.db import make_engine, upgrade
+
+        engine = make_engine(settings.resolved_database_url)
+        upgrade(engine)
+        engine.dispose()
+    uvicorn.run(
+        "server.app:create_worker_app", factory=True, workers=workers, host=host, port=port,
+        log_level=settings.log_level,
+    )  # fmt: skip
 
 
 @location_app.command("add")

@@ -53,7 +53,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-def start_server(cli: Cli, log_path: Path, port: int | None = None) -> LiveServer:
+def start_server(cli: Cli, log_path: Path, port: int | None = None, *extra: str) -> LiveServer:
     """`smilepost server` on a loopback port (a free one by default), once /healthz answers.
 
     Raises RuntimeError if it does not come up within 30 s.
@@ -61,7 +61,7 @@ def start_server(cli: Cli, log_path: Path, port: int | None = None) -> LiveServe
     port = port or free_port()
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port)], env=cli.env, stdout=log, stderr=log
+        [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), *extra], env=cli.env, stdout=log, stderr=log
     )
     log.close()
     url = f"http://127.0.0.1:{port}"

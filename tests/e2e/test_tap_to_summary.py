@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import Cli, LiveServer
+from live import Cli, LiveServer, start_server
 
 from kiosk.store import Store
 
@@ -101,3 +101,41 @@ def test_rejected_token_keeps_every_tap_and_fails(cli: Cli, live_server: LiveSer
     assert "401" in result.stderr and "1 taps still queued" in result.stderr
     with Store.open(kiosk_data) as store:
         assert store.counts().pending == 1
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc; no extra dependency)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_server_with_two_workers_counts_every_tap_once(cli: Cli, tmp_path: Path) -> None:
+    location_id, token, key = _setup_location(cli)
+    server = start_server(cli, tmp_path / "workers.log", None, "--workers", "2")
+    try:
+        workers = [pid for pid in _children(server.process.pid) if "spawn_main" in _cmdline(pid)]
+        result = cli.run("kiosk", "simulate", "--server", server.url, "--token", token, "--taps", "3000",
+                         "--data", str(tmp_path / "k"), "--seed", "11")  # fmt: skip
+        report = json.loads(result.stdout)
+        summary = _summary(server, key, location_id)
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=20)
+    assert len(workers) >= 2, workers
+    assert report["acknowledged"] == 3000
+    assert summary["responses"] == 3000
+    assert summary["counts"] == report["counts"]
