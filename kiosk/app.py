@@ -380,7 +380,7 @@ class SmilepostKioskApp(App):
         self.apply_config(cached[0] if cached else UNPAIRED_CONFIG)
         self.server_text = self._server()
         if self._token() is None:
-            self.status_text = "not paired"
+            self.show_status("not paired")
             self.show_pairing()
         else:
             self._start_worker()
@@ -416,7 +416,7 @@ class SmilepostKioskApp(App):
         assert self.store is not None
         token = self._token()
         if token is None:
-            self.status_text = "not paired"
+            self.show_status("not paired")
             return
         if self.worker is not None:
             self.worker.stop(timeout=0)
@@ -430,8 +430,9 @@ class SmilepostKioskApp(App):
             on_status=lambda status: self._on_worker_status(status, generation),
             batch_size=self.settings.batch_size,
             boot_id=self.store.boot_id,
+            heartbeat_interval=self.settings.heartbeat_interval,
         )
-        self.status_text = "connecting"
+        self.show_status("connecting")
         self.worker.start()
 
     # -- customers ----------------------------------------------------------------------------------------
@@ -461,7 +462,7 @@ class SmilepostKioskApp(App):
             )
         except (sqlite3.Error, OSError):
             log.exception("could not store a tap")
-            self.status_text = "storage error"
+            self.show_status("storage error")
         self.events.append(("tap", time.perf_counter()))
         if stored is not None and hold:
             self.held_tap = stored.id
@@ -655,9 +656,18 @@ class SmilepostKioskApp(App):
     def apply_status(self, status: SyncStatus) -> None:
         """UI thread: update the status label and apply a changed config."""
         self.last_status = status
-        self.status_text = status.describe()
+        self.show_status(status.describe())
         if status.config is not None:
             self.apply_config(status.config)
+
+    def show_status(self, text: str) -> None:
+        """Put ``text`` on the status label, followed by the damaged-outbox note if there is one."""
+        self.status_text = "; ".join(filter(None, [text, self._outbox_note()]))
+
+    def _outbox_note(self) -> str | None:
+        """The note "outbox was damaged; saved as …" after the outbox was moved aside at start, else None."""
+        moved = self.store.recovered_from if self.store is not None else None
+        return f"outbox was damaged; saved as {moved.name}" if moved is not None else None
 
     # -- pairing ------------------------------------------------------------------------------------------
 
@@ -837,6 +847,8 @@ class SmilepostKioskApp(App):
             ("Status", self.status_text or "—"),
             ("Queue", f"{counts.pending} to send" + (f" ({counts.held} awaiting a follow-up)" if counts.held else "")),
             ("Stored", f"{counts.total} taps, {counts.synced} synced"),
+            ("Quarantined", f"{counts.quarantined} refused by the server (kept)" if counts.quarantined else "none"),
+            ("Outbox", self._outbox_note() or "ok"),
             ("Last sync", last_sync),
             ("Last error", (status.last_error if status and status.last_error else "none")[:120]),
             ("Version", f"smilepost-kiosk {__version__}"),
@@ -847,7 +859,7 @@ class SmilepostKioskApp(App):
         """Admin: wake the sync worker now."""
         if self.worker is not None:
             self.worker.wake()
-            self.status_text = "syncing…"
+            self.show_status("syncing…")
 
     def repair(self) -> None:
         """Admin: pair again (the old token keeps working until the new pairing succeeds)."""

@@ -24,6 +24,9 @@ class KioskSettings(BaseSettings):
     fullscreen: bool = False
     batch_size: int = Field(default=MAX_TAPS_PER_BATCH, ge=1, le=MAX_TAPS_PER_BATCH)
     sync_interval: float = Field(default=10.0, gt=0, description="Seconds between background syncs.")
+    heartbeat_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between heartbeats of an idle kiosk (nothing to send)."
+    )
     request_timeout: float = Field(default=10.0, gt=0)
     admin_pin: SecretStr | None = Field(
         default=None, description="PIN for the admin screen when the server's config sets no admin_pin_hash."

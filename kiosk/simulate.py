@@ -113,7 +113,8 @@ class _BackgroundDrain(threading.Thread):
 
     def run(self) -> None:
         attempt = 0
-        with Store.open(self.data_dir) as store, self.client_factory() as client:
+        # check=False: the recording thread's Store checked the file; only the first opener may move it aside.
+        with Store.open(self.data_dir, check=False) as store, self.client_factory() as client:
             syncer = Syncer(store, client)
             while time.monotonic() < self.deadline:
                 try:

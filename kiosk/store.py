@@ -6,7 +6,18 @@ opens its own Store on the same file**: the UI thread records taps, the sync wor
 calls ``mark_synced``.
 WAL mode lets the two work side by side; ``busy_timeout`` covers the short moments when both write.
 
-Nothing here deletes a tap. Rows only ever gain a ``synced_at``.
+Nothing here deletes a tap. Rows only ever gain a ``synced_at`` — or a ``quarantined_at``.
+
+**Quarantined taps**: a tap the server refused by name (a 422 naming ``taps.<i>``) is set aside with
+:meth:`Store.quarantine`: kept forever with its reason, skipped by :meth:`Store.pending`, counted by
+:meth:`Store.counts` and listed by :meth:`Store.quarantined`, so one bad tap cannot block the queue behind it.
+
+**Damaged outbox**: a Store opened with ``check=True`` (the default; the app's first Store) runs
+``PRAGMA quick_check``. A file that is not a database, fails the check, or cannot be opened at all (a folder in
+its place, no permission) is *moved aside* to ``outbox.db.corrupt-<UTC time>`` (with its -wal / -shm) and a new,
+empty outbox is made in its place; :attr:`Store.recovered_from` names the saved copy and an ERROR is logged. A
+damaged outbox is never deleted and never silently replaced. Other stores of the same process (the sync
+worker's) open with ``check=False``: only the first opener may move the file.
 
 **Held taps** (a face with a follow-up question): ``record_tap(..., hold=True)`` commits the face at once
 (durable), but :meth:`Store.pending` skips it until :meth:`Store.complete_tap` has written its follow-up
@@ -19,7 +30,9 @@ readable by its owner only (mode 0600; SQLite gives its -wal and -shm files the 
 
 Errors: ``pydantic.ValidationError`` for a tap the protocol would refuse (nothing is stored then);
 ``LookupError`` from :meth:`Store.complete_tap` for a tap that is not held (unknown, or already completed);
-``sqlite3.Error`` (e.g. ``OperationalError`` for a locked or full disk) from SQLite itself.
+``sqlite3.Error`` (e.g. ``OperationalError`` for a locked or full disk) from SQLite itself; on open,
+``OSError`` / ``sqlite3.Error`` when a damaged outbox cannot be moved aside (it is left where it was) or for
+problems that are not damage (a locked database, an I/O error, a folder that cannot be written).
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,11 +89,17 @@ CREATE TABLE IF NOT EXISTS taps (
     comment TEXT,
     flags TEXT NOT NULL DEFAULT '[]',
     synced_at TEXT,
-    held INTEGER NOT NULL DEFAULT 0
+    held INTEGER NOT NULL DEFAULT 0,
+    quarantined_at TEXT,
+    quarantine_reason TEXT
 )
 """
-# Outbox files made before follow-up questions (#3) lack the column; added on open.
-_ADD_HELD = "ALTER TABLE taps ADD COLUMN held INTEGER NOT NULL DEFAULT 0"
+# Outbox files made before follow-up questions (#3) or quarantine (#5) lack these columns; added on open.
+_ADDED_COLUMNS = {
+    "held": "ALTER TABLE taps ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+    "quarantined_at": "ALTER TABLE taps ADD COLUMN quarantined_at TEXT",
+    "quarantine_reason": "ALTER TABLE taps ADD COLUMN quarantine_reason TEXT",
+}
 # sqlite-utils' create_index() cannot make a partial index. This one holds only unsynced rows, so `pending`
 # and the pending count stay fast however many synced taps pile up, and it costs little to maintain.
 _CREATE_PENDING_INDEX = "CREATE INDEX IF NOT EXISTS taps_pending ON taps (seq) WHERE synced_at IS NULL"
@@ -93,6 +114,15 @@ UPDATE taps SET followup = :followup, comment = :comment, flags = :flags, held =
 WHERE id = :id AND held = 1 AND synced_at IS NULL
 """
 _TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags"
+_PENDING = "synced_at IS NULL AND held = 0 AND quarantined_at IS NULL"
+# SQLite's primary result codes for "this file is damaged" (not "busy", "full" or "I/O error").
+_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+_PRECHECK = ".precheck"  # suffix of the side-file copies taken before a checked open
+
+
+class OutboxDamaged(sqlite3.DatabaseError):
+    """``PRAGMA quick_check`` did not answer "ok"; the message holds its first findings."""
 
 
 @dataclass(frozen=True)
@@ -112,37 +142,82 @@ class StoreCounts:
     pending: int
     synced: int
     held: int = 0  # part of pending: taps waiting for their follow-up answer
+    quarantined: int = 0  # not pending, not synced: refused by name by the server (422), kept
+
+
+@dataclass(frozen=True)
+class QuarantinedTap:
+    """A tap set aside after the server refused it by name, with when and why."""
+
+    tap: Tap
+    quarantined_at: datetime
+    reason: str
 
 
 class Store:
     """The outbox of one kiosk, on one SQLite file. Use one Store per thread (see the module docstring)."""
 
-    def __init__(self, path: Path | str, *, boot_id: str | None = None) -> None:
+    def __init__(self, path: Path | str, *, boot_id: str | None = None, check: bool = True) -> None:
         """Open (and if needed create) the outbox at ``path``.
 
-        Raises sqlite3.Error if the file cannot be opened or is not a database.
+        ``check=True`` runs ``PRAGMA quick_check`` and moves a damaged or unopenable file aside (see the module
+        docstring; :attr:`recovered_from` then names the saved copy). Raises sqlite3.Error or OSError if the
+        file cannot be opened and was not moved aside (``check=False``, not damage, or the move failed).
         """
         self.path = Path(path)
         self.boot_id = boot_id or PROCESS_BOOT_ID
-        _restrict_file(self.path)
-        self.db = sqlite_utils.Database(self.path)
+        #: Where a damaged outbox found at open was saved (a new, empty one is in use); None normally.
+        self.recovered_from: Path | None = None
+        snapshots = _snapshot_side_files(self.path) if check else {}
         try:
-            self._configure()
-            self._create_schema()
-        except BaseException:
-            self.db.close()
-            raise
+            self.db = self._connect(check=check)
+        except (sqlite3.Error, OSError) as error:
+            if not check or not _is_damage(error, self.path):
+                _drop_snapshots(snapshots)
+                raise
+            self.recovered_from = _move_aside(self.path, error, snapshots)
+            log.error(
+                "outbox %s was damaged (%s: %s); saved as %s, started a new empty outbox",
+                self.path,
+                type(error).__name__,
+                error,
+                self.recovered_from,
+            )
+            self.db = self._connect(check=True)
+        else:
+            _drop_snapshots(snapshots)
         self.taps: Table = self.db.table(TAPS)
         self.config: Table = self.db.table(CONFIG)
 
     @classmethod
-    def open(cls, data_dir: Path, *, boot_id: str | None = None) -> Store:
-        """Open ``data_dir / "outbox.db"``, creating the folder if needed.
+    def open(cls, data_dir: Path, *, boot_id: str | None = None, check: bool = True) -> Store:
+        """Open ``data_dir / "outbox.db"``, creating the folder if needed (``check`` as for :class:`Store`).
 
         Raises OSError if the folder cannot be created, sqlite3.Error if the database cannot be opened.
         """
         data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / FILENAME, boot_id=boot_id)
+        return cls(data_dir / FILENAME, boot_id=boot_id, check=check)
+
+    def _connect(self, *, check: bool) -> sqlite_utils.Database:
+        """Open, configure, (quick-)check and migrate the file. Raises sqlite3.Error / OSError; closes on error."""
+        _restrict_file(self.path)
+        db = sqlite_utils.Database(self.path)
+        self.db = db
+        try:
+            self._configure()
+            if check:
+                self._quick_check()
+            self._create_schema()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _quick_check(self) -> None:
+        """Raises OutboxDamaged unless ``PRAGMA quick_check`` says "ok" (sqlite3.DatabaseError if it cannot run)."""
+        findings = [str(row[0]) for row in self.db.execute("PRAGMA quick_check(5)").fetchall()]
+        if findings != ["ok"]:
+            raise OutboxDamaged("quick_check: " + "; ".join(findings)[:300])
 
     def _configure(self) -> None:
         # busy_timeout first: switching to WAL needs a lock another Store may briefly hold.
@@ -169,9 +244,10 @@ class Store:
                 if_not_exists=True,
             )
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(taps)").fetchall()}
-            if "held" not in columns:
-                log.info("outbox %s: adding the 'held' column (follow-up questions)", self.path)
-                self.db.execute(_ADD_HELD)
+            for column, alter in _ADDED_COLUMNS.items():
+                if column not in columns:
+                    log.info("outbox %s: adding the %r column", self.path, column)
+                    self.db.execute(alter)
 
     # -- taps --------------------------------------------------------------------------------------
 
@@ -258,14 +334,46 @@ class Store:
         return [_tap_from_row(row) for row in rows]
 
     def pending(self, limit: int = 1000) -> list[Tap]:
-        """Unsynced taps that are not held, oldest ``seq`` first, at most ``limit``.
+        """Unsynced taps that are neither held nor quarantined, oldest ``seq`` first, at most ``limit``.
 
         Raises ValueError for a limit below 1; pydantic.ValidationError if a stored row is corrupt.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        rows = self.taps.rows_where("synced_at IS NULL AND held = 0", order_by="seq", select=_TAP_COLUMNS, limit=limit)
+        rows = self.taps.rows_where(_PENDING, order_by="seq", select=_TAP_COLUMNS, limit=limit)
         return [_tap_from_row(row) for row in rows]
+
+    def quarantine(self, reasons: dict[UUID, str], at: datetime | None = None) -> int:
+        """Set these unsynced taps aside (kept, never sent again) with a reason each; return how many changed.
+
+        Taps already synced or quarantined, and unknown ids, are left alone. Raises sqlite3.Error.
+        """
+        stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat()
+        changed = 0
+        with self.db.atomic():
+            for tap_id, reason in reasons.items():
+                cursor = self.db.execute(
+                    "UPDATE taps SET quarantined_at = ?, quarantine_reason = ?"
+                    " WHERE id = ? AND synced_at IS NULL AND quarantined_at IS NULL",
+                    [stamp, reason, str(UUID(str(tap_id)))],
+                )
+                changed += cursor.rowcount
+        return changed
+
+    def quarantined(self, limit: int = 100) -> list[QuarantinedTap]:
+        """Quarantined taps, oldest ``seq`` first, at most ``limit``. Raises ValueError for a limit below 1."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        select = f"{_TAP_COLUMNS}, quarantined_at, quarantine_reason"
+        rows = self.taps.rows_where("quarantined_at IS NOT NULL", order_by="seq", select=select, limit=limit)
+        return [
+            QuarantinedTap(
+                tap=_tap_from_row({k: v for k, v in row.items() if k not in ("quarantined_at", "quarantine_reason")}),
+                quarantined_at=datetime.fromisoformat(row["quarantined_at"]),
+                reason=row["quarantine_reason"] or "",
+            )
+            for row in rows
+        ]
 
     def mark_synced(self, ids: Iterable[UUID | str], at: datetime | None = None) -> int:
         """Mark the taps with these ids synced (at ``at``, default now); return how many were newly marked.
@@ -288,16 +396,24 @@ class Store:
         return marked
 
     def counts(self) -> StoreCounts:
-        """Total, pending and synced taps, read in one consistent query."""
-        # One statement, so both numbers come from one snapshot; the pending count uses the partial index.
+        """Total, pending (held included), synced and quarantined taps, read in one consistent query."""
+        # One statement, so all numbers come from one snapshot; the unsynced counts use the partial index.
         sql = (
             "SELECT (SELECT count(*) FROM taps) AS total,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL) AS pending,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND held = 1) AS held"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NULL) AS pending,"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NULL AND held = 1) AS held,"
+            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NOT NULL) AS quarantined"
         )
         row = next(self.db.query(sql))
-        total, pending, held = int(row["total"]), int(row["pending"]), int(row["held"])
-        return StoreCounts(total=total, pending=pending, synced=total - pending, held=held)
+        total, pending, held, quarantined = (int(row[k]) for k in ("total", "pending", "held", "quarantined"))
+        return StoreCounts(
+            total=total, pending=pending, synced=total - pending - quarantined, held=held, quarantined=quarantined
+        )
+
+    def last_seq(self) -> int | None:
+        """The highest ``seq`` recorded (synced or not), or None when no tap was ever recorded."""
+        row = self.db.execute("SELECT max(seq) FROM taps").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
     def last_tap_at(self) -> datetime | None:
         """Wall-clock time of the newest tap, or None when no tap was ever recorded."""
@@ -386,6 +502,93 @@ def _restrict_file(path: Path) -> None:
         path.chmod(FILE_MODE)
 
 
+def _is_damage(error: BaseException, path: Path) -> bool:
+    """Whether an error opening ``path`` means the file itself is damaged or unusable (not busy, full, I/O)."""
+    if isinstance(error, OutboxDamaged):
+        return True
+    if isinstance(error, sqlite3.Error) and getattr(error, "sqlite_errorcode", 0) & 0xFF in _DAMAGE_CODES:
+        return True
+    return _unusable_file(path)
+
+
+def _unusable_file(path: Path) -> bool:
+    """Whether something sits at ``path`` that is not a file we may read and write (a folder, mode 000)."""
+    if not os.path.lexists(path):
+        return False
+    if not path.is_file():
+        return True
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _snapshot_side_files(path: Path) -> dict[str, Path]:
+    """Copy the -wal / -shm / -journal that sit next to ``path`` (left by an unclean stop) before SQLite opens it.
+
+    SQLite deletes a WAL it cannot use when its connection closes, even after a failed open; the copies keep
+    what was on disk for :func:`_move_aside`. Returns suffix -> copy. Raises OSError if a copy fails.
+    """
+    copies: dict[str, Path] = {}
+    for suffix in _SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.is_file():
+            copy = side.with_name(side.name + _PRECHECK)
+            shutil.copyfile(side, copy)
+            copies[suffix] = copy
+    return copies
+
+
+def _drop_snapshots(snapshots: dict[str, Path]) -> None:
+    """Remove the copies made by :func:`_snapshot_side_files` (the outbox opened fine; its files are intact)."""
+    for copy in snapshots.values():
+        copy.unlink(missing_ok=True)
+
+
+def _move_aside(path: Path, error: BaseException, snapshots: dict[str, Path]) -> Path:
+    """Rename ``path`` (and its -wal / -shm / -journal) to ``<name>.corrupt-<UTC time>``; return the new path.
+
+    ``snapshots`` (from :func:`_snapshot_side_files`) are the side files as they were before the failed open;
+    they go next to the copy under SQLite's names, and side files SQLite made meanwhile get ``-after-check``.
+    Raises ``error`` (the reason for the move), chained to the OSError, if a file cannot be renamed; what was
+    renamed is renamed back then (nothing is deleted, and the outbox is not replaced).
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while os.path.lexists(target):
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    # The side files first: a new outbox must never pick up the old one's WAL.
+    moves: list[tuple[Path, Path]] = []
+    for suffix in _SIDE_FILES:
+        live, saved = path.with_name(path.name + suffix), target.with_name(target.name + suffix)
+        if suffix in snapshots:
+            moves.append((snapshots[suffix], saved))
+            saved = saved.with_name(saved.name + "-after-check")
+        if os.path.lexists(live):
+            moves.append((live, saved))
+    moves.append((path, target))
+    done: list[tuple[Path, Path]] = []
+    for old, new in moves:
+        try:
+            old.rename(new)
+        except OSError as failure:
+            log.error("outbox %s is damaged and %s cannot be moved aside: %s", path, old, failure)
+            for back, moved in reversed(done):  # leave the set as it was: a file without its WAL loses taps
+                moved.rename(back)
+            for suffix, copy in snapshots.items():  # put back a WAL that SQLite deleted
+                live = path.with_name(path.name + suffix)
+                if not os.path.lexists(live):
+                    copy.rename(live)
+            raise error from failure
+        done.append((old, new))
+    return target
+
+
 def _row_from_tap(tap: Tap) -> dict[str, Any]:
     return {
         "id": str(tap.id),
@@ -405,4 +608,4 @@ def _tap_from_row(row: dict[str, Any]) -> Tap:
     return Tap.model_validate({**row, "flags": json.loads(row["flags"])})
 
 
-__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Credentials", "Store", "StoreCounts"]
+__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Credentials", "OutboxDamaged", "QuarantinedTap", "Store", "StoreCounts"]

@@ -8,15 +8,34 @@ for the kiosk's id and token (``POST /api/v1/pair``, no token needed).
 A tap is marked synced only after the server answered 2xx with a valid ``BatchResult`` for the batch that
 carried it. A failed send never deletes or marks anything: the taps stay pending and go out next time.
 
+Retry matrix for ``POST /api/v1/taps`` (and the heartbeat):
+
+=====================================  ================================================================
+answer                                 what happens
+=====================================  ================================================================
+2xx with a BatchResult                 the batch's taps are marked synced
+network error, timeout, 408, 429, 5xx  Unreachable: :meth:`Syncer.drain` and the worker back off with full
+                                       jitter (``rand() * min(60, 0.5 * 2**attempt)``); a ``Retry-After``
+                                       (seconds or HTTP date) wins, capped at 300 s
+413                                    the batch is halved and sending goes on (a single tap: Rejected)
+422 naming taps (``detail[].loc`` =    those taps are quarantined (kept, never sent again, WARNING logged);
+``["body", "taps", i, ...]``)          the rest of the queue goes out in the same call
+422 naming anything else               Rejected: the kiosk itself sends bad batches; every tap is kept
+401, 403                               Rejected: the worker reports "token rejected" until re-paired
+other 3xx, non-BatchResult 2xx         Unreachable (not our server: a captive portal or a redirect)
+other 4xx                              Rejected
+=====================================  ================================================================
+
 Exception tree::
 
     SyncError                 base class; .report holds what was delivered before the failure
      ├── Unreachable          worth retrying later: network errors and timeouts, 408, 429, 5xx, and answers
      │                        that are not the server's (a redirect, a 2xx body that is not a BatchResult,
      │                        e.g. a captive portal); .retry_after: float | None from Retry-After
-     └── Rejected             retrying will not help: 401, 403, 422, other 4xx, a single tap over the size
-                              limit (413); .status: int and .message: str (the server's Problem message);
-                              for pair(): 403 is a wrong, used or expired code, 422 a malformed one
+     └── Rejected             retrying will not help: 401, 403, a 422 that names no tap, other 4xx, a single
+                              tap over the size limit (413); .status: int and .message: str (the server's
+                              Problem message); for pair(): 403 is a wrong, used or expired code, 422 a
+                              malformed one
 
 For :func:`pair`, 429 (too many attempts) is an Unreachable whose ``retry_after`` says when to try again.
 """
@@ -44,6 +63,7 @@ from shared.protocol import (
     MAX_TAPS_PER_BATCH,
     BatchResult,
     Heartbeat,
+    HeartbeatPing,
     KioskConfig,
     PairRequest,
     PairResult,
@@ -56,6 +76,7 @@ log = logging.getLogger(__name__)
 TAPS_PATH = "/api/v1/taps"
 CONFIG_PATH = "/api/v1/kiosk/config"
 PAIR_PATH = "/api/v1/pair"
+HEARTBEAT_PATH = "/api/v1/kiosk/heartbeat"
 USER_AGENT = f"smilepost-kiosk/{__version__}"
 
 BACKOFF_BASE = 0.5  # seconds
@@ -74,6 +95,7 @@ class SyncReport:
     accepted: int = 0
     duplicates: int = 0
     conflicts: list[UUID] = field(default_factory=list)
+    quarantined: list[UUID] = field(default_factory=list)  # refused by name (422): set aside, kept
 
     def __add__(self, other: SyncReport) -> SyncReport:
         return SyncReport(
@@ -82,6 +104,7 @@ class SyncReport:
             accepted=self.accepted + other.accepted,
             duplicates=self.duplicates + other.duplicates,
             conflicts=[*self.conflicts, *other.conflicts],
+            quarantined=[*self.quarantined, *other.quarantined],
         )
 
 
@@ -216,8 +239,44 @@ def _parse(response: httpx.Response, model: type[_Model]) -> _Model:
         raise Unreachable(f"HTTP {response.status_code} without a {model.__name__} (captive portal?)") from None
 
 
+def _named_taps(response: httpx.Response, size: int) -> dict[int, str] | None:
+    """For a 422: the batch indexes its ``detail[].loc`` names, each with the server's message for it.
+
+    None when the body names anything that is not a tap of the batch (``["body"]``, ``["body", "sent_at"]``,
+    an index outside the batch) or names nothing: then the batch as a whole was refused.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list) or not detail:
+        return None
+    named: dict[int, list[str]] = {}
+    for entry in detail:
+        loc = entry.get("loc") if isinstance(entry, dict) else None
+        if not isinstance(loc, list):
+            return None
+        if loc[:1] == ["body"]:
+            loc = loc[1:]
+        index = loc[1] if len(loc) >= 2 and loc[0] == "taps" else None
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < size:
+            return None
+        field_name = ".".join(str(part) for part in loc)
+        named.setdefault(index, []).append(f"{field_name}: {entry.get('msg', 'invalid')}")
+    return {index: "; ".join(messages)[:500] for index, messages in named.items()}
+
+
 class _TooLarge(Exception):
     """413 for a batch of more than one tap: split it."""
+
+
+class _BadTaps(Exception):
+    """422 naming taps of the batch: quarantine them (``reasons``: tap id -> the server's message)."""
+
+    def __init__(self, reasons: dict[UUID, str]) -> None:
+        super().__init__(f"{len(reasons)} tap(s) refused")
+        self.reasons = reasons
 
 
 class Syncer:
@@ -246,14 +305,17 @@ class Syncer:
     def send_pending(self) -> SyncReport:
         """Send every pending tap in batches, oldest first, until none is pending.
 
-        A 413 halves the batch size for the rest of this call. Raises Unreachable or Rejected (see the module
-        docstring) with ``.report`` set to what was delivered before; the failed batch stays pending.
+        A 413 halves the batch size for the rest of this call; a 422 naming taps quarantines them and sending
+        goes on (see the module docstring). Raises Unreachable or Rejected with ``.report`` set to what was
+        delivered before; the failed batch stays pending.
         """
         report = SyncReport()
         size = self.batch_size
         while taps := self.store.pending(size):
             try:
                 report += self._send_batch(taps)
+            except _BadTaps as bad:
+                report += self._quarantine(bad.reasons)
             except _TooLarge:
                 if len(taps) == 1:
                     error = Rejected(413, f"tap {taps[0].id} alone is over the server's size limit")
@@ -269,12 +331,14 @@ class Syncer:
     def _send_batch(self, taps: list[Tap]) -> SyncReport:
         """POST one batch; mark its taps synced after a 2xx with a BatchResult.
 
-        Raises _TooLarge on 413, Unreachable or Rejected otherwise.
+        Raises _TooLarge on 413, _BadTaps on a 422 naming taps, Unreachable or Rejected otherwise.
         """
         body = self._batch(taps).model_dump_json()
         response = self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
         if response.status_code == 413:
             raise _TooLarge()
+        if response.status_code == 422 and (named := _named_taps(response, len(taps))):
+            raise _BadTaps({taps[index].id: f"HTTP 422 {message}" for index, message in named.items()})
         result = _parse(response, BatchResult)
         self.store.mark_synced(tap.id for tap in taps)
         self._log_result(taps, result)
@@ -286,19 +350,50 @@ class Syncer:
             conflicts=list(result.conflicts),
         )
 
-    def _batch(self, taps: list[Tap]) -> TapBatch:
-        heartbeat = Heartbeat(
-            queue_depth=self.store.counts().pending,
+    def _quarantine(self, reasons: dict[UUID, str]) -> SyncReport:
+        """Set the taps the server refused by name aside; raises Rejected if none of them could be (no progress)."""
+        if self.store.quarantine(reasons) == 0:
+            raise Rejected(422, "the server refused taps that are no longer pending")
+        for tap_id, reason in reasons.items():
+            log.warning("server refused tap %s (%s); quarantined: kept on the kiosk, not sent again", tap_id, reason)
+        return SyncReport(quarantined=list(reasons))
+
+    def heartbeat(self) -> Heartbeat:
+        """This kiosk's health now: queue depth, version, last tap, highest seq, quarantined count."""
+        counts = self.store.counts()
+        return Heartbeat(
+            queue_depth=counts.pending,
             app_version=__version__,
             last_tap_at=self.store.last_tap_at(),
+            last_seq=self.store.last_seq(),
+            quarantined=counts.quarantined,
         )
+
+    def _batch(self, taps: list[Tap]) -> TapBatch:
         return TapBatch(
             sent_at=datetime.now(UTC),
             boot_id=self.store.boot_id,
             mono_ns=time.monotonic_ns(),
             taps=taps,
-            heartbeat=heartbeat,
+            heartbeat=self.heartbeat(),
         )
+
+    def send_heartbeat(self) -> None:
+        """``POST /api/v1/kiosk/heartbeat`` with a HeartbeatPing (what an idle kiosk sends instead of taps).
+
+        Returns on any 2xx (the server answers 204). Raises Unreachable (network, 408, 429 with
+        ``retry_after``, 5xx, a redirect) or Rejected (401, 403, other 4xx); see the module docstring.
+        """
+        ping = HeartbeatPing(
+            sent_at=datetime.now(UTC),
+            boot_id=self.store.boot_id,
+            mono_ns=time.monotonic_ns(),
+            heartbeat=self.heartbeat(),
+        )
+        headers = {"Content-Type": "application/json"}
+        response = self._request("POST", HEARTBEAT_PATH, content=ping.model_dump_json(), headers=headers)
+        if not response.is_success:
+            raise _error_for(response)
 
     @staticmethod
     def _log_result(taps: list[Tap], result: BatchResult) -> None:
@@ -404,6 +499,9 @@ class SyncWorker(threading.Thread):
     It opens its own Store on ``db_path`` and its own client from ``client_factory`` inside run(), so nothing
     it uses is shared with the UI thread. ``on_status`` is called on this thread: a Kivy app must hop to the
     UI thread (Clock.schedule_once) before touching widgets.
+
+    A round that had nothing to send posts a heartbeat instead when none reached the server for
+    ``heartbeat_interval`` seconds (measured on ``clock``); every batch carries one anyway.
     """
 
     def __init__(
@@ -416,6 +514,8 @@ class SyncWorker(threading.Thread):
         batch_size: int = MAX_TAPS_PER_BATCH,
         boot_id: str | None = None,
         rand: Callable[[], float] = random.random,
+        heartbeat_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name="smilepost-sync", daemon=True)
         self.db_path = Path(db_path)
@@ -425,6 +525,9 @@ class SyncWorker(threading.Thread):
         self.batch_size = batch_size
         self.boot_id = boot_id
         self.rand = rand
+        self.heartbeat_interval = heartbeat_interval
+        self.clock = clock
+        self._last_heartbeat: float | None = None  # clock() when the server last got one (alone or in a batch)
         self._stopping = threading.Event()
         self._woken = threading.Event()
         self._failures = 0
@@ -444,7 +547,8 @@ class SyncWorker(threading.Thread):
 
     def run(self) -> None:
         try:
-            with Store(self.db_path, boot_id=self.boot_id) as store, self.client_factory() as client:
+            # check=False: the app's own Store checked (and if need be moved aside) the file at start.
+            with Store(self.db_path, boot_id=self.boot_id, check=False) as store, self.client_factory() as client:
                 syncer = Syncer(store, client, batch_size=self.batch_size, rand=self.rand)
                 cached = store.cached_config()
                 self._config = cached[0] if cached else None
@@ -459,7 +563,8 @@ class SyncWorker(threading.Thread):
         changed: KioskConfig | None = None
         try:
             changed = self._refresh_config(syncer)
-            syncer.send_pending()
+            report = syncer.send_pending()
+            self._heartbeat_if_idle(syncer, report)
         except Rejected as error:
             self._report(syncer.store, "rejected", str(error), changed)
             return self.interval, True
@@ -472,6 +577,26 @@ class SyncWorker(threading.Thread):
         self._last_sync_at = datetime.now(UTC)
         self._report(syncer.store, "synced", None, changed)
         return self.interval, True
+
+    def _heartbeat_if_idle(self, syncer: Syncer, report: SyncReport) -> None:
+        """Send a heartbeat if no batch went out and the last heartbeat is ``heartbeat_interval`` old.
+
+        Raises Unreachable, and Rejected for 401/403; another refusal (an older server without the endpoint)
+        is logged and waits for the next interval.
+        """
+        now = self.clock()
+        if report.batches:
+            self._last_heartbeat = now
+            return
+        if self._last_heartbeat is not None and now - self._last_heartbeat < self.heartbeat_interval:
+            return
+        try:
+            syncer.send_heartbeat()
+        except Rejected as error:
+            if error.status in (401, 403):
+                raise
+            log.warning("heartbeat refused (%s); trying again in %.0f s", error, self.heartbeat_interval)
+        self._last_heartbeat = now
 
     def _refresh_config(self, syncer: Syncer) -> KioskConfig | None:
         """The server's config if it differs from the last one seen, else None. Raises Rejected only."""

@@ -60,6 +60,7 @@ class FakeServer:
         self.token = "tok-1"
         self.received: list[dict[str, Any]] = []
         self.pair_answers: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {}
+        self.refused_scores: set[int] = set()  # taps with these scores get a 422 naming them
 
     def handle(self, request: Any) -> Any:
         import httpx
@@ -80,7 +81,13 @@ class FakeServer:
                 if request.headers.get("If-None-Match") == etag:
                     return httpx.Response(304)
                 return httpx.Response(200, content=self.config.model_dump_json(), headers={"ETag": etag})
+            if request.url.path == "/api/v1/kiosk/heartbeat":
+                return httpx.Response(204)
             taps = json.loads(request.content)["taps"]
+            bad = [i for i, tap in enumerate(taps) if tap["score"] in self.refused_scores]
+            if bad:
+                detail = [{"loc": ["body", "taps", i, "score"], "msg": "refused", "type": "value_error"} for i in bad]
+                return httpx.Response(422, json={"message": f"taps.{bad[0]}.score: refused", "detail": detail})
             self.received.extend(taps)
             return httpx.Response(
                 200,
@@ -475,6 +482,18 @@ class Driver:
 
         kiosk.app.PIN_BACK_SECONDS = 0.5
         yield from self.configure(admin_pin_hash=FAST_PIN_HASH)
+        assert self.fake is not None
+        self.fake.refused_scores = {3}  # the server refuses the 3 by name: quarantined, the 4 still goes out
+        for index in (2, 3):
+            self.tap_face(index)
+            yield from self.back_to_ask()
+        yield from self.wait_for(lambda: self.app.store.counts().pending == 0, 10)
+        self.fake.refused_scores = set()
+        self.out["quarantine"] = {
+            "counts": [self.app.store.counts().quarantined, self.app.store.counts().pending],
+            "quarantined_scores": [q.tap.score for q in self.app.store.quarantined()],
+            "received_last": self.fake.received[-1]["score"],
+        }
 
         def hold(seconds: float) -> Steps:
             touch = UnitTestTouch(8, Window.height - 8)

@@ -221,8 +221,11 @@ def test_admin_gesture_and_pin(followup_and_admin: dict[str, Any]) -> None:
         "Server[/b]   http://fake",
         "Queue[/b]   ",
         "Version[/b]   smilepost-kiosk ",
+        "Quarantined[/b]   1 refused by the server (kept)",
+        "Outbox[/b]   ok",
     ):
         assert expected in a["info"]
+    assert a["quarantine"] == {"counts": [1, 0], "quarantined_scores": [3], "received_last": 4}
     assert a["after_back"] == "ask"
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import random
+import re
 import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from kiosk_helpers import make_config
@@ -328,3 +332,221 @@ def test_outbox_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes[FILENAME] == 0o600
     assert all(mode == 0o600 for name, mode in modes.items() if name.startswith(FILENAME)), modes
+
+
+# -- quarantine (#5) -----------------------------------------------------------------------------------------
+
+
+def test_quarantined_tap_is_kept_skipped_by_pending_and_counted(store: Store) -> None:
+    taps = [store.record_tap(s, 5) for s in (1, 2, 3)]
+    at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert store.quarantine({taps[1].id: "HTTP 422 taps.1.score: bad"}, at=at) == 1
+    assert [t.id for t in store.pending()] == [taps[0].id, taps[2].id]
+    assert store.counts() == StoreCounts(total=3, pending=2, synced=0, held=0, quarantined=1)
+    [entry] = store.quarantined()
+    assert (entry.tap, entry.quarantined_at, entry.reason) == (taps[1], at, "HTTP 422 taps.1.score: bad")
+    assert [t.id for t in store.iter_all()] == [t.id for t in taps]  # nothing deleted
+    store.mark_synced([taps[0].id, taps[2].id])
+    assert store.counts() == StoreCounts(total=3, pending=0, synced=2, held=0, quarantined=1)
+
+
+def test_quarantine_leaves_synced_quarantined_and_unknown_taps_alone(store: Store) -> None:
+    a, b = store.record_tap(1, 5), store.record_tap(2, 5)
+    store.mark_synced([a.id])
+    assert store.quarantine({b.id: "first"}) == 1
+    assert store.quarantine({a.id: "x", b.id: "second", UUID(int=7): "y"}) == 0
+    assert [(q.tap.id, q.reason) for q in store.quarantined()] == [(b.id, "first")]
+    assert store.counts() == StoreCounts(total=2, pending=0, synced=1, held=0, quarantined=1)
+
+
+def test_quarantined_listing_is_oldest_first_and_limited(store: Store) -> None:
+    taps = [store.record_tap(3, 5) for _ in range(4)]
+    store.quarantine({t.id: f"r{i}" for i, t in enumerate(reversed(taps))})
+    assert [q.tap.seq for q in store.quarantined(limit=3)] == [1, 2, 3]
+    with pytest.raises(ValueError):
+        store.quarantined(limit=0)
+
+
+def test_last_seq_is_the_highest_seq_synced_or_not(store: Store) -> None:
+    assert store.last_seq() is None
+    taps = [store.record_tap(3, 5) for _ in range(3)]
+    store.mark_synced([t.id for t in taps])
+    assert store.last_seq() == 3
+
+
+def test_outbox_from_before_quarantine_is_migrated_and_keeps_its_taps(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE taps (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            question_id TEXT NOT NULL, score INTEGER NOT NULL, scale INTEGER NOT NULL, tapped_at TEXT NOT NULL,
+            mono_ns INTEGER NOT NULL, boot_id TEXT NOT NULL, followup TEXT, comment TEXT,
+            flags TEXT NOT NULL DEFAULT '[]', synced_at TEXT, held INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id, held) VALUES
+            ('6f1c2a4e-0000-4000-8000-000000000001', 'main', 2, 5, '2026-11-22T09:58:00+00:00', 1, 'b1', 0),
+            ('6f1c2a4e-0000-4000-8000-000000000002', 'main', 4, 5, '2026-11-22T09:59:00+00:00', 2, 'b1', 0);
+        """
+    )
+    old.commit()
+    old.close()
+    with Store.open(tmp_path) as store:
+        columns = {row[1] for row in store.db.execute("PRAGMA table_info(taps)").fetchall()}
+        assert {"held", "quarantined_at", "quarantine_reason"} <= columns
+        [first, second] = store.pending()
+        assert store.quarantine({first.id: "HTTP 422 taps.0.score: bad"}) == 1
+        assert [t.id for t in store.pending()] == [second.id]
+        assert store.counts() == StoreCounts(total=2, pending=1, synced=0, held=0, quarantined=1)
+
+
+# -- damaged outbox at start (#5) ----------------------------------------------------------------------------
+
+
+def corrupt_copies(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".corrupt-" in p.name)
+
+
+def fill(path: Path, n: int) -> None:
+    """A real outbox with ``n`` taps, written in one transaction (fast), closed and checkpointed."""
+    with Store(path) as store:
+        tap = store.record_tap(3, 5)
+        rows = [(str(UUID(int=i + 1)), "main", 1 + i % 5, 5, tap.tapped_at.isoformat(), i, "b1") for i in range(n - 1)]
+        with store.db.atomic():
+            store.db.conn.executemany(
+                "INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+
+def assert_moved_aside(tmp_path: Path, store: Store, original: bytes | None, caplog: pytest.LogCaptureFixture) -> None:
+    [copy] = corrupt_copies(tmp_path)
+    assert re.fullmatch(r"outbox\.db\.corrupt-\d{8}T\d{6}Z", copy), copy
+    assert store.recovered_from == tmp_path / copy
+    if original is not None:
+        assert (tmp_path / copy).read_bytes() == original  # moved, not rewritten
+    assert store.counts() == StoreCounts(total=0, pending=0, synced=0)  # a new, empty, working outbox
+    assert store.record_tap(4, 5).seq == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and copy in errors[0], errors
+
+
+def test_garbage_outbox_is_moved_aside_and_a_new_one_started(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    garbage = random.Random(1).randbytes(20_000)
+    (tmp_path / FILENAME).write_bytes(garbage)
+    with Store.open(tmp_path) as store:
+        assert_moved_aside(tmp_path, store, garbage, caplog)
+
+
+def test_outbox_with_a_page_overwritten_fails_quick_check_and_is_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / FILENAME
+    fill(path, 5000)
+    data = bytearray(path.read_bytes())
+    assert len(data) > 200_000 and not (tmp_path / f"{FILENAME}-wal").exists()
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = random.Random(2).randbytes(4096)
+    path.write_bytes(bytes(data))
+    with Store.open(tmp_path) as store:
+        assert_moved_aside(tmp_path, store, bytes(data), caplog)
+    saved = sqlite3.connect(tmp_path / corrupt_copies(tmp_path)[0])
+    try:  # the saved copy really is damaged: quick_check finds problems or cannot even run
+        findings = [row[0] for row in saved.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as error:
+        findings = [str(error)]
+    finally:
+        saved.close()
+    assert findings != ["ok"]
+
+
+def test_a_folder_in_place_of_the_outbox_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / FILENAME).mkdir()
+    (tmp_path / FILENAME / "keep.txt").write_text("mine")
+    with Store.open(tmp_path) as store:
+        assert_moved_aside(tmp_path, store, None, caplog)
+        assert (store.recovered_from / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes files whatever their mode")
+def test_an_unreadable_outbox_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fill(tmp_path / FILENAME, 10)
+    (tmp_path / FILENAME).chmod(0)
+    with Store.open(tmp_path) as store:
+        assert_moved_aside(tmp_path, store, None, caplog)
+
+
+def test_damaged_outbox_is_moved_with_its_wal_and_shm(tmp_path: Path) -> None:
+    (tmp_path / FILENAME).write_bytes(b"not a database at all" * 100)
+    (tmp_path / f"{FILENAME}-wal").write_bytes(b"old wal")
+    (tmp_path / f"{FILENAME}-shm").write_bytes(b"old shm")
+    with Store.open(tmp_path) as store:
+        assert store.recovered_from is not None
+        copy = store.recovered_from.name
+        assert (tmp_path / f"{copy}-wal").read_bytes() == b"old wal"
+        assert (tmp_path / f"{copy}-shm").read_bytes() == b"old shm"
+        assert store.counts().total == 0
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".precheck")]
+
+
+def test_a_second_damaged_outbox_in_the_same_second_gets_its_own_name(tmp_path: Path) -> None:
+    for _ in range(2):
+        (tmp_path / FILENAME).write_bytes(b"garbage" * 1000)
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"{FILENAME}{suffix}").unlink(missing_ok=True)
+        with Store.open(tmp_path) as store:
+            assert store.recovered_from is not None
+    assert len(corrupt_copies(tmp_path)) == 2
+
+
+def test_healthy_outbox_is_checked_and_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fill(tmp_path / FILENAME, 100)
+    with Store.open(tmp_path) as store:
+        assert store.recovered_from is None
+        assert store.counts().total == 100
+    assert corrupt_copies(tmp_path) == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_without_check_a_damaged_outbox_raises_and_stays_where_it_is(tmp_path: Path) -> None:
+    garbage = b"garbage" * 1000
+    (tmp_path / FILENAME).write_bytes(garbage)
+    with pytest.raises(sqlite3.DatabaseError):
+        Store.open(tmp_path, check=False)
+    assert (tmp_path / FILENAME).read_bytes() == garbage
+    assert corrupt_copies(tmp_path) == []
+
+
+def test_damaged_outbox_that_cannot_be_moved_raises_and_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    garbage = b"garbage" * 1000
+    (tmp_path / FILENAME).write_bytes(garbage)
+    (tmp_path / f"{FILENAME}-wal").write_bytes(b"old wal")
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Path) -> Path:
+        if self.name == FILENAME:
+            raise PermissionError("read-only folder")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(sqlite3.DatabaseError):
+        Store.open(tmp_path)
+    assert (tmp_path / FILENAME).read_bytes() == garbage
+    assert (tmp_path / f"{FILENAME}-wal").read_bytes() == b"old wal"  # renamed back with its database
+    assert corrupt_copies(tmp_path) == []
+
+
+def test_outbox_left_by_a_crash_with_its_wal_opens_with_every_tap(tmp_path: Path) -> None:
+    live, crashed = tmp_path / "live", tmp_path / "crashed"
+    with Store.open(live) as store:
+        ids = [store.record_tap(2, 5).id for _ in range(20)]
+        crashed.mkdir()
+        for name in (FILENAME, f"{FILENAME}-wal", f"{FILENAME}-shm"):  # the files as a power cut leaves them
+            (crashed / name).write_bytes((live / name).read_bytes())
+    assert (crashed / f"{FILENAME}-wal").stat().st_size > 0
+    with Store.open(crashed) as reopened:
+        assert reopened.recovered_from is None
+        assert [t.id for t in reopened.pending()] == ids
+    assert sorted(p.name for p in crashed.iterdir()) == [FILENAME]  # checkpointed; no copies left behind

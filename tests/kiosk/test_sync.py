@@ -6,7 +6,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -30,10 +31,11 @@ from kiosk.sync import (
     pair,
     parse_retry_after,
 )
-from shared.protocol import KioskConfig, TapBatch
+from shared.protocol import HeartbeatPing, KioskConfig, TapBatch
 
 Handler = Callable[[httpx.Request], httpx.Response]
 SERVER_TIME = "2026-11-22T10:00:05Z"
+HEARTBEAT = "/api/v1/kiosk/heartbeat"
 
 
 def ok(request: httpx.Request) -> httpx.Response:
@@ -58,7 +60,11 @@ class FakeServer:
 
     @property
     def batches(self) -> list[TapBatch]:
-        return [TapBatch.model_validate_json(r.content) for r in self.requests if r.method == "POST"]
+        return [TapBatch.model_validate_json(r.content) for r in self.requests if r.url.path == "/api/v1/taps"]
+
+    @property
+    def pings(self) -> list[HeartbeatPing]:
+        return [HeartbeatPing.model_validate_json(r.content) for r in self.requests if r.url.path == HEARTBEAT]
 
 
 def client_for(server: FakeServer) -> httpx.Client:
@@ -461,6 +467,8 @@ def config_and_taps(config: KioskConfig) -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
             return httpx.Response(200, headers={"ETag": '"1"'}, content=config.model_dump_json())
+        if request.url.path == HEARTBEAT:
+            return httpx.Response(204)
         return ok(request)
 
     return handler
@@ -621,3 +629,313 @@ def test_pair_refuses_a_malformed_code_without_sending_it(code: str) -> None:
     with pytest.raises(ValidationError, match="code"):
         pair("http://s", code, transport=transport)
     assert seen == []
+
+
+# -- the retry matrix (#5) --------------------------------------------------------------------------------------
+
+
+def problem_422(*locs: list[object]) -> Handler:
+    detail = [{"loc": loc, "msg": "refused", "type": "value_error"} for loc in locs]
+    return status(422, body={"message": "taps.1.score: refused", "detail": detail})
+
+
+PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
+MATRIX = [
+    # (id, answers of the server in order, outcome, Rejected.status / Unreachable.retry_after,
+    #  (pending, synced, quarantined) afterwards; their sum is the number of taps recorded)
+    ("200", [ok], "synced", None, (0, 3, 0)),
+    ("201", [lambda r: httpx.Response(201, json=ok(r).json())], "synced", None, (0, 3, 0)),
+    ("204-no-body", [status(204)], Unreachable, None, (3, 0, 0)),
+    ("301", [status(301, {"Location": "https://elsewhere/"})], Unreachable, None, (3, 0, 0)),
+    ("400", [status(400, body={"message": "bad"})], Rejected, 400, (3, 0, 0)),
+    ("401", [status(401, body={"message": "unknown or revoked token"})], Rejected, 401, (3, 0, 0)),
+    ("403", [status(403, body={"message": "forbidden"})], Rejected, 403, (3, 0, 0)),
+    ("404", [status(404)], Rejected, 404, (3, 0, 0)),
+    ("408", [status(408)], Unreachable, None, (3, 0, 0)),
+    ("409", [status(409, body={"message": "conflict"})], Rejected, 409, (3, 0, 0)),
+    ("413-then-200", [status(413), ok], "synced", None, (0, 3, 0)),
+    ("413-single-tap", [status(413)], Rejected, 413, (1, 0, 0)),
+    ("422-names-tap-1", [problem_422(["body", "taps", 1, "score"]), ok], "quarantined", None, (0, 2, 1)),
+    ("422-names-body", [problem_422(["body"])], Rejected, 422, (3, 0, 0)),
+    ("422-names-sent_at", [problem_422(["body", "sent_at"])], Rejected, 422, (3, 0, 0)),
+    ("422-tap-and-more", [problem_422(["body", "taps", 0], ["body", "boot_id"])], Rejected, 422, (3, 0, 0)),
+    ("422-index-outside", [problem_422(["body", "taps", 3, "score"])], Rejected, 422, (3, 0, 0)),
+    ("422-no-detail", [status(422, body={"message": "bad"})], Rejected, 422, (3, 0, 0)),
+    ("429-seconds", [status(429, {"Retry-After": "30"})], Unreachable, 30.0, (3, 0, 0)),
+    ("429-no-header", [status(429)], Unreachable, None, (3, 0, 0)),
+    ("500", [status(500)], Unreachable, None, (3, 0, 0)),
+    ("502", [status(502)], Unreachable, None, (3, 0, 0)),
+    ("503-seconds", [status(503, {"Retry-After": "7"})], Unreachable, 7.0, (3, 0, 0)),
+    ("503-past-date", [status(503, {"Retry-After": PAST})], Unreachable, 0.0, (3, 0, 0)),
+    ("504", [status(504)], Unreachable, None, (3, 0, 0)),
+    ("599", [status(599)], Unreachable, None, (3, 0, 0)),
+    *(
+        (error.__name__, [raises(error)], Unreachable, None, (3, 0, 0))
+        for error in (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.ReadTimeout,
+            httpx.WriteTimeout,
+            httpx.PoolTimeout,
+            httpx.ReadError,
+            httpx.WriteError,
+            httpx.RemoteProtocolError,
+            httpx.LocalProtocolError,
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "outcome", "detail", "counts"), [m[1:] for m in MATRIX], ids=[m[0] for m in MATRIX]
+)
+def test_retry_matrix_every_answer_has_one_outcome_and_no_tap_is_lost(
+    tmp_path: Path, answers: list[Handler], outcome: object, detail: object, counts: tuple[int, int, int]
+) -> None:
+    with Store.open(tmp_path) as store:
+        ids = record(store, sum(counts))  # the counts add up to the taps recorded: none may go missing
+        sleep = Recorder()
+        server = FakeServer(*answers)
+        with client_for(server) as client:
+            syncer = Syncer(store, client, sleep=sleep, rand=lambda: 0.5)
+            if isinstance(outcome, type):
+                with pytest.raises(outcome) as caught:  # type: ignore[var-annotated]
+                    syncer.send_pending()
+                error = caught.value
+                if isinstance(error, Rejected):
+                    assert error.status == detail
+                else:
+                    assert isinstance(error, Unreachable) and error.retry_after == detail
+                report = error.report
+            else:
+                report = syncer.send_pending()
+        pending, synced, quarantined = counts
+        assert store.counts() == StoreCounts(
+            total=len(ids), pending=pending, synced=synced, held=0, quarantined=quarantined
+        )
+        assert [t.id for t in store.iter_all()] == ids  # never a tap deleted, whatever the answer
+        assert report.quarantined == ([ids[1]] if outcome == "quarantined" else [])
+        assert sleep.sleeps == []  # send_pending never sleeps; drain and the worker do
+        if outcome == "quarantined":
+            assert [len(b.taps) for b in server.batches] == [3, 2]  # the rest went out in the same call
+        if outcome == "synced" and len(answers) == 2:
+            assert [len(b.taps) for b in server.batches] == [3, 1, 1, 1]  # 413: halved (3 // 2 = 1), went on
+
+
+def test_422_quarantines_every_named_tap_logs_a_warning_and_sends_the_rest(
+    store: Store, syncer_for: Callable[..., Syncer], caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = record(store, 5)
+    named = problem_422(["body", "taps", 0, "score"], ["body", "taps", 3, "comment"], ["body", "taps", 3, "flags", 0])
+    server = FakeServer(named, ok)
+    report = syncer_for(server).send_pending()
+    assert report == SyncReport(batches=1, sent=3, accepted=3, duplicates=0, conflicts=[], quarantined=[ids[0], ids[3]])
+    assert [t.id for t in server.batches[1].taps] == [ids[1], ids[2], ids[4]]
+    assert [(q.tap.id, q.reason) for q in store.quarantined()] == [
+        (ids[0], "HTTP 422 taps.0.score: refused"),
+        (ids[3], "HTTP 422 taps.3.comment: refused; taps.3.flags.0: refused"),
+    ]
+    assert store.counts() == StoreCounts(total=5, pending=0, synced=3, held=0, quarantined=2)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and str(ids[0]) in warnings[0] and str(ids[3]) in warnings[1]
+
+
+def test_422_index_is_taken_in_the_batch_that_was_sent(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 5)
+
+    def refuse_score_4(request: httpx.Request) -> httpx.Response:
+        taps = TapBatch.model_validate_json(request.content).taps
+        bad = [["body", "taps", i, "score"] for i, tap in enumerate(taps) if tap.score == 4]
+        return problem_422(*bad)(request) if bad else ok(request)
+
+    report = syncer_for(FakeServer(refuse_score_4), batch_size=2).send_pending()
+    assert report.quarantined == [ids[3]]  # score 4 is the 4th tap: index 1 of the second batch
+    assert store.counts() == StoreCounts(total=5, pending=0, synced=4, held=0, quarantined=1)
+
+
+def test_quarantined_taps_are_not_sent_again(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 2)
+    syncer_for(FakeServer(problem_422(["body", "taps", 0, "score"]), ok)).send_pending()
+    record(store, 1)
+    server = FakeServer(ok)
+    syncer_for(server).send_pending()
+    assert [len(b.taps) for b in server.batches] == [1]
+    assert ids[0] not in [t.id for b in server.batches for t in b.taps]
+
+
+def test_drain_sleeps_exactly_per_retry_after_and_full_jitter(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    record(store, 2)
+    sleep = Recorder()
+    rands = iter([0.25, 0.75])
+    answers = [status(503, {"Retry-After": "7"}), status(500), status(500), ok]
+    report = syncer_for(FakeServer(*answers), sleep=sleep, rand=lambda: next(rands)).drain()
+    assert sleep.sleeps == [7.0, 0.25 * 1.0, 0.75 * 2.0]
+    assert (report.batches, report.sent) == (1, 2)
+    assert store.counts() == StoreCounts(total=2, pending=0, synced=2)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "slept"),
+    [("299", 299.0), ("300", 300.0), ("301", 300.0), ("86400", 300.0), ("FUTURE", 300.0), (PAST, 0.0)],
+)
+def test_drain_caps_retry_after_at_300_seconds(
+    store: Store, syncer_for: Callable[..., Syncer], retry_after: str, slept: float
+) -> None:
+    record(store, 1)
+    if retry_after == "FUTURE":
+        retry_after = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    sleep = Recorder()
+    syncer_for(FakeServer(status(429, {"Retry-After": retry_after}), ok), sleep=sleep).drain()
+    assert sleep.sleeps == [slept]
+
+
+def test_drain_jitter_is_capped_at_60_seconds_from_the_8th_retry(
+    store: Store, syncer_for: Callable[..., Syncer]
+) -> None:
+    record(store, 1)
+    sleep = Recorder()
+    syncer_for(FakeServer(*[raises(httpx.ConnectError)] * 9, ok), sleep=sleep, rand=lambda: 0.5).drain()
+    assert sleep.sleeps == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]  # 0.5 * min(60, 0.5 * 2**n)
+
+
+def test_drain_goes_on_after_a_quarantine_and_a_network_error(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 3)
+    sleep = Recorder()
+    answers = [raises(httpx.ReadTimeout), problem_422(["body", "taps", 2, "score"]), ok]
+    report = syncer_for(FakeServer(*answers), sleep=sleep, rand=lambda: 1.0).drain()
+    assert sleep.sleeps == [0.5]
+    assert report.quarantined == [ids[2]] and report.sent == 2
+    assert store.counts() == StoreCounts(total=3, pending=0, synced=2, held=0, quarantined=1)
+
+
+# -- heartbeat (#5) ---------------------------------------------------------------------------------------------
+
+
+def test_every_batch_heartbeat_carries_last_seq_and_quarantined_count(
+    store: Store, syncer_for: Callable[..., Syncer]
+) -> None:
+    ids = record(store, 4)
+    store.quarantine({ids[1]: "HTTP 422 taps.1.score: refused"})
+    store.mark_synced([ids[0]])
+    server = FakeServer(ok)
+    syncer_for(server).send_pending()
+    heartbeat = server.batches[0].heartbeat
+    assert heartbeat is not None
+    assert (heartbeat.queue_depth, heartbeat.last_seq, heartbeat.quarantined) == (2, 4, 1)
+
+
+def test_send_heartbeat_posts_a_heartbeat_ping_and_accepts_204(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    ids = record(store, 3)
+    store.quarantine({ids[2]: "bad"})
+    server = FakeServer(status(204))
+    before = datetime.now(UTC)
+    assert syncer_for(server).send_heartbeat() is None
+    [request] = server.requests
+    assert (request.method, request.url.path) == ("POST", HEARTBEAT)
+    assert request.headers["Authorization"] == "Bearer secret-token"
+    assert request.headers["Content-Type"] == "application/json"
+    ping = HeartbeatPing.model_validate_json(request.content)
+    assert before <= ping.sent_at <= datetime.now(UTC) and ping.boot_id == store.boot_id
+    assert ping.heartbeat.model_dump() == {
+        "queue_depth": 2,
+        "app_version": __version__,
+        "last_tap_at": store.last_tap_at(),
+        "last_seq": 3,
+        "quarantined": 1,
+    }
+
+
+def test_idle_heartbeat_of_an_empty_outbox_has_no_last_seq(store: Store, syncer_for: Callable[..., Syncer]) -> None:
+    server = FakeServer(status(204))
+    syncer_for(server).send_heartbeat()
+    assert server.pings[0].heartbeat.model_dump(include={"queue_depth", "last_seq", "quarantined", "last_tap_at"}) == {
+        "queue_depth": 0,
+        "last_seq": None,
+        "quarantined": 0,
+        "last_tap_at": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "detail"),
+    [
+        (status(401, body={"message": "unknown or revoked token"}), Rejected, 401),
+        (status(403), Rejected, 403),
+        (status(404), Rejected, 404),
+        (status(429, {"Retry-After": "5"}), Unreachable, 5.0),
+        (status(503), Unreachable, None),
+        (raises(httpx.ConnectError), Unreachable, None),
+    ],
+)
+def test_send_heartbeat_errors_follow_the_exception_tree(
+    store: Store, syncer_for: Callable[..., Syncer], handler: Handler, error: type[SyncError], detail: object
+) -> None:
+    with pytest.raises(error) as caught:
+        syncer_for(FakeServer(handler)).send_heartbeat()
+    if isinstance(caught.value, Rejected):
+        assert caught.value.status == detail
+    else:
+        assert isinstance(caught.value, Unreachable) and caught.value.retry_after == detail
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def kiosk_server(heartbeat: Handler) -> FakeServer:
+    config = make_config()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, headers={"ETag": '"1"'}, content=config.model_dump_json())
+        return heartbeat(request) if request.url.path == HEARTBEAT else ok(request)
+
+    return FakeServer(handler)
+
+
+def test_idle_worker_sends_a_heartbeat_at_most_every_heartbeat_interval(tmp_path: Path) -> None:
+    clock, statuses = Clock(), Statuses()
+    server = kiosk_server(status(204))
+    worker = SyncWorker(tmp_path / "o.db", lambda: client_for(server), interval=10, on_status=statuses)
+    worker.heartbeat_interval, worker.clock = 60.0, clock
+    posts: list[str] = []
+    with Store(tmp_path / "o.db") as store, client_for(server) as client:
+        syncer = Syncer(store, client)
+        for now, taps in [(0, 0), (10, 0), (59, 0), (60, 0), (70, 2), (125, 0), (130, 0), (189, 0), (190, 0)]:
+            clock.now = 1000.0 + now
+            record(store, taps)
+            seen = len(server.requests)
+            worker._round(syncer)
+            posts += [f"{now}:{r.url.path.rsplit('/', 1)[1]}" for r in server.requests[seen:] if r.method == "POST"]
+    # A batch counts as a heartbeat (it carries one), so the next ping is 60 s after the batch at 70.
+    assert posts == ["0:heartbeat", "60:heartbeat", "70:taps", "130:heartbeat", "190:heartbeat"]
+    assert [s.state for s in statuses.items] == ["synced"] * 9
+    assert [p.heartbeat.last_seq for p in server.pings] == [None, None, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "state", "text"),
+    [
+        (status(401, body={"message": "unknown or revoked token"}), "rejected", "token rejected"),
+        (raises(httpx.ConnectError), "offline", "offline"),
+        (status(404), "synced", "synced"),  # a server without the endpoint: logged, taps still sync
+    ],
+)
+def test_worker_reports_heartbeat_failures(tmp_path: Path, heartbeat: Handler, state: str, text: str) -> None:
+    statuses = Statuses()
+    server = kiosk_server(heartbeat)
+    worker = SyncWorker(tmp_path / "o.db", lambda: client_for(server), interval=10, on_status=statuses)
+    with Store(tmp_path / "o.db") as store, client_for(server) as client:
+        worker._round(Syncer(store, client))
+    assert [(s.state, s.describe()) for s in statuses.items] == [(state, text)]
+
+
+def test_worker_takes_heartbeat_interval_from_settings() -> None:
+    from kiosk.settings import KioskSettings
+
+    assert KioskSettings().heartbeat_interval == 60.0
+    assert KioskSettings(heartbeat_interval=5).heartbeat_interval == 5.0
