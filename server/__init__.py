@@ -6,7 +6,7 @@ Exception tree (library errors; routes turn them into HTTP answers)::
     ├── NotFound          a location, kiosk or key that does not exist
     ├── InvalidInput      an admin argument that cannot be used (bad time zone, scale...)
     ├── PairingRefused    a pairing code that is wrong, expired or used (one message for all three)
-    └── RateLimited       too many failed attempts; ``retry_after`` says when to try again
+    └── RateLimited       too many failed attempts or requests; ``retry_after`` says when to try again
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class PairingRefused(SmilepostError):
 
 
 class RateLimited(SmilepostError):
-    """Too many failed attempts recently; ``retry_after`` is whole seconds until one may succeed."""
+    """Too many failed attempts (or requests) recently; ``retry_after`` is whole seconds until one may succeed."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed attempts; try again in {retry_after} s")
+    def __init__(self, retry_after: int, what: str = "failed attempts") -> None:
+        super().__init__(f"too many {what}; try again in {retry_after} s")
         self.retry_after = retry_after

@@ -17,7 +17,8 @@ from server.db import make_engine, upgrade
 from server.limits import BodyLimitMiddleware
 from server.metrics import Metrics, MetricsMiddleware
 from server.metrics import router as metrics_router
-from server.routes import health, kiosk, locations, pairing, taps
+from server.ratelimit import RateLimiter
+from server.routes import health, kiosk, kiosks, locations, pairing, taps
 from server.settings import Settings
 from shared.protocol import MAX_TAPS_PER_BATCH
 
@@ -39,11 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Smilepost", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.kiosk_limiter = (
+        RateLimiter(settings.kiosk_rate_limit, settings.kiosk_rate_window_seconds)
+        if settings.kiosk_rate_limit
+        else None
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, kiosk, locations, pairing, health):
+    for module in (taps, kiosk, kiosks, locations, pairing, health):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app

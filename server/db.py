@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -83,6 +84,13 @@ kiosks = Table(
     Column("last_seen_at", UTCDateTime),
     Column("queue_depth", Integer),
     Column("app_version", String(32)),
+    # Completeness (server.fleet): kept by ingest for newly stored taps only, and by heartbeats.
+    Column("max_seq", BigInteger, nullable=False, server_default="0"),  # highest seq stored
+    Column("received", BigInteger, nullable=False, server_default="0"),  # distinct taps stored
+    Column("reported_seq", BigInteger),  # Heartbeat.last_seq: highest seq the kiosk has recorded
+    Column("quarantined", Integer, nullable=False, server_default="0"),  # Heartbeat.quarantined
+    Column("clock_offset_seconds", Float),  # received_at - sent_at of the last batch or heartbeat
+    Column("last_sync_at", UTCDateTime),  # last POST /api/v1/taps that touched the kiosk
 )
 
 api_keys = Table(

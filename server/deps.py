@@ -8,9 +8,11 @@ from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 
+from server import RateLimited
 from server.admin import hash_secret
 from server.db import api_keys
 from server.ingest import KioskIdentity, authenticate_kiosk
+from server.ratelimit import RateLimiter
 from server.settings import Settings
 from shared.protocol import INT32_MAX
 
@@ -44,15 +46,24 @@ def _unauthorized() -> HTTPException:
 
 
 def current_kiosk(
-    engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)]
+    request: Request,
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)],
 ) -> KioskIdentity:
-    """The kiosk named by the bearer token. Raises HTTPException 401 for a missing, unknown or revoked one."""
+    """The kiosk named by the bearer token, counted against its rate limit (:mod:`server.ratelimit`).
+
+    Raises HTTPException 401 for a missing, unknown or revoked token, RateLimited (429) for a kiosk over
+    its limit.
+    """
     if credentials is None:
         raise _unauthorized()
     with engine.connect() as conn:
         kiosk = authenticate_kiosk(conn, credentials.credentials)
     if kiosk is None:
         raise _unauthorized()
+    limiter: RateLimiter | None = request.app.state.kiosk_limiter
+    if limiter is not None and (retry_after := limiter.hit(kiosk.kiosk_id)) is not None:
+        raise RateLimited(retry_after, "requests from this kiosk")
     return kiosk
 
 

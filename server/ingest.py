@@ -4,7 +4,8 @@ A batch is one transaction whose first statement is a write (the kiosk's last-se
 SQLite it takes the write lock at once (no read-then-upgrade deadlock) and on PostgreSQL concurrent
 deliveries from one kiosk queue on its row; concurrent deliveries of the same tap are settled by the
 primary key (``ON CONFLICT DO NOTHING``). Only rows the insert
-actually returned are added to the rollups, so a retry or a race never counts a tap twice.
+actually returned are added to the rollups and to the kiosk's completeness counts (:mod:`server.fleet`),
+so a retry or a race never counts a tap twice.
 
 Raises nothing of its own: database errors propagate and roll the whole batch back.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from server.admin import hash_secret
 from server.db import kiosks, locations, rollups, taps
+from server.fleet import clock_offset, count_received, heartbeat_values
 from shared.protocol import BatchResult, Tap, TapBatch
 
 # Columns that make up a tap's content as the kiosk sent it: equal -> duplicate, else conflict.
@@ -127,6 +129,7 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
         inserted = _insert_new(conn, list(rows.values()))
         duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
         _add_to_rollups(conn, (rows[i] for i in inserted))
+        count_received(conn, kiosk.kiosk_id, [rows[i]["seq"] for i in inserted])
     for row in repeated:
         if _same_content(rows[row["id"]], row):
             duplicates += 1
@@ -257,7 +260,11 @@ def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> Non
 
 
 def _touch_kiosk(conn: Connection, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime) -> None:
-    values: dict[str, Any] = {"last_seen_at": received_at}
+    values: dict[str, Any] = {
+        "last_seen_at": received_at,
+        "last_sync_at": received_at,
+        "clock_offset_seconds": clock_offset(received_at, batch.sent_at),
+    }
     if batch.heartbeat is not None:
-        values.update(queue_depth=batch.heartbeat.queue_depth, app_version=batch.heartbeat.app_version)
+        values.update(heartbeat_values(batch.heartbeat))
     conn.execute(update(kiosks).where(kiosks.c.id == kiosk.kiosk_id).values(**values))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -65,3 +65,24 @@ class LocationSummary(BaseModel):
     csat: ShareOut
     negative: ShareOut
     nps: EstimateOut
+
+
+class KioskOut(BaseModel):
+    """A kiosk as the fleet API lists it: health, clock and completeness (see :mod:`server.fleet`)."""
+
+    kiosk_id: str
+    name: str
+    location_id: int
+    last_seen_at: datetime | None = Field(description="last batch or heartbeat received")
+    last_sync_at: datetime | None = Field(description="last batch of taps received")
+    queue_depth: int | None = Field(description="taps the kiosk still holds unsent, as last reported")
+    app_version: str | None
+    clock_offset_seconds: float | None = Field(
+        description="server time minus kiosk time at the last batch or heartbeat (positive: kiosk behind)"
+    )
+    received: int = Field(description="distinct taps stored from this kiosk")
+    max_seq: int = Field(description="highest seq stored from this kiosk (0: none)")
+    reported_seq: int | None = Field(description="highest seq the kiosk says it has recorded")
+    quarantined: int = Field(description="taps the kiosk set aside after a 422, as last reported")
+    missing: int = Field(description="taps recorded but neither received, queued nor quarantined: lost so far")
+    revoked: bool

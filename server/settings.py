@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     clock_skew_seconds: float = Field(
         default=120.0, gt=0, description="Kiosk clock error beyond which tap times are corrected."
     )
+    kiosk_rate_limit: int = Field(
+        default=600, ge=0, description="Requests a kiosk may make per window (per server instance); 0: no limit."
+    )
+    kiosk_rate_window_seconds: float = Field(default=60.0, gt=0, description="Window of kiosk_rate_limit.")
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     log_level: str = "info"
 

@@ -87,7 +87,7 @@ class Heartbeat(_Strict):
     """
 
     queue_depth: int = Field(ge=0, le=INT32_MAX)
-    app_version: Annotated[str, Field(max_length=32)]
+    app_version: Annotated[str, Field(max_length=32, pattern=NO_NUL)]
     last_tap_at: AwareDatetime | None = None
     last_seq: int | None = Field(default=None, ge=0, le=INT64_MAX, description="highest seq recorded")
     quarantined: int = Field(default=0, ge=0, le=INT32_MAX, description="taps set aside after a 422")

@@ -1,4 +1,4 @@
-"""``GET /api/v1/kiosk/config``: what a kiosk shows, with ETag revalidation."""
+"""``/api/v1/kiosk``: what a kiosk shows (config, with ETag revalidation) and its idle heartbeat."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Response
 
 from server.admin import kiosk_config
 from server.deps import CurrentKiosk, EngineDep
-from shared.protocol import KioskConfig, Problem
+from server.fleet import record_heartbeat
+from shared.protocol import HeartbeatPing, KioskConfig, Problem
 
 router = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"])
 
@@ -17,7 +18,11 @@ router = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"])
 @router.get(
     "/config",
     response_model=KioskConfig,
-    responses={304: {"description": "config unchanged since the given ETag"}, 401: {"model": Problem}},
+    responses={
+        304: {"description": "config unchanged since the given ETag"},
+        401: {"model": Problem},
+        429: {"model": Problem},
+    },
 )
 def get_config(
     kiosk: CurrentKiosk, engine: EngineDep, if_none_match: Annotated[str | None, Header()] = None
@@ -35,3 +40,15 @@ def _matches(if_none_match: str, etag: str) -> bool:
     """RFC 9110 weak comparison of an ``If-None-Match`` list (or ``*``) against our ETag."""
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag in tags
+
+
+@router.post(
+    "/heartbeat",
+    status_code=204,
+    response_class=Response,
+    responses={401: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
+)
+def post_heartbeat(ping: HeartbeatPing, kiosk: CurrentKiosk, engine: EngineDep) -> Response:
+    """An idle kiosk's health: last seen, queue depth, app version, highest seq recorded, quarantined taps, clock."""
+    record_heartbeat(engine, kiosk.kiosk_id, ping)
+    return Response(status_code=204)

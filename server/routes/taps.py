@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/v1/taps", tags=["kiosk"])
 @router.post(
     "",
     response_model=BatchResult,
-    responses={401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}},
+    responses={401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
 )
 def post_taps(
     batch: TapBatch, kiosk: CurrentKiosk, engine: EngineDep, settings: SettingsDep, request: Request

@@ -94,7 +94,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Any, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url)
+    """Settings on the test database; no kiosk rate limit, since tests send far faster than kiosks
+    (test_rate_limit.py tests the limit with its own settings)."""
+    return Settings(data_dir=tmp_path, database_url=database_url, kiosk_rate_limit=0)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 from pg_cluster import free_port
 from sqlalchemy import func, select
 
-from server.db import rollups, taps
+from server.db import kiosks, rollups, taps
 
 SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
 INSTANCES = 3
@@ -128,3 +128,6 @@ def test_instances_receiving_the_same_batches_at_once_store_each_tap_exactly_onc
     assert {tuple(r[:-1]): r[-1] for r in raw} == {tuple(r[:-1]): r[-1] for r in rolled}
     assert sum(r.count for r in rolled) == sum(1 for t in sent if t["flags"] != ["repeat"])
     assert Counter(r.score for r in stored) == Counter(t["score"] for t in sent)
+    with engine.connect() as conn:  # completeness counters, kept in SQL by every instance, add up too
+        counted = conn.execute(select(kiosks.c.received, kiosks.c.max_seq).where(kiosks.c.id == kiosk.kiosk_id)).one()
+    assert tuple(counted) == (len(sent), max(t["seq"] for t in sent))

@@ -209,3 +209,29 @@ def test_absurd_tap_time_is_stored_never_a_500(
     assert response.status_code == 200
     assert response.json()["accepted"] == 1
     assert sent["id"] in stored_taps()
+
+
+@pytest.mark.parametrize("timezone", [OSLO, KATHMANDU])
+@pytest.mark.parametrize("kiosk_clock", ["1970", "a-year-ahead"])
+@pytest.mark.parametrize("boot", ["same-boot", "other-boot"])
+def test_wrong_kiosk_clock_puts_taps_on_the_right_local_day_and_never_rejects_them(
+    make_location, enroll, send, tap, stored_taps, stored_rollups, timezone, kiosk_clock, boot
+):
+    location = make_location(timezone=timezone)
+    wrong_now = datetime(1970, 1, 1, 0, 10, tzinfo=UTC)
+    if kiosk_clock == "a-year-ahead":
+        wrong_now = datetime.now(UTC) + timedelta(days=365)
+    age = timedelta(minutes=7, seconds=3)  # the tap was made 7:03 before the batch was sent
+    tap_boot, tap_mono = ("boot-a", BATCH_MONO_NS - 423_000_000_000) if boot == "same-boot" else ("boot-old", 5)
+    sent = tap(tapped_at=iso(wrong_now - age), boot_id=tap_boot, mono_ns=tap_mono, score=1)
+
+    response = send([sent], token=enroll(location).token, sent_at=iso(wrong_now), mono_ns=BATCH_MONO_NS)
+
+    assert (response.status_code, response.json()["accepted"]) == (200, 1)
+    row = stored_taps()[sent["id"]]
+    assert row.flags == "clock_corrected"
+    assert row.tapped_at == wrong_now - age  # what the kiosk said is kept
+    assert abs(row.effective_at - (row.received_at - age)) <= timedelta(microseconds=1)
+    local = (row.received_at - age).astimezone(ZoneInfo(timezone))
+    assert (row.local_date, row.local_hour) == (local.date(), local.hour)
+    assert stored_rollups() == {(location, "main", local.date(), local.hour, 5, 1): 1}

@@ -1,0 +1,112 @@
+"""The kiosk fleet: health, clock and completeness (taps recorded on a kiosk but never received).
+
+Completeness is kept per kiosk in the ``kiosks`` row, inside the ingest transaction and in SQL
+(``received = received + n``, ``max_seq = greatest(max_seq, m)``), for newly stored taps only, so it
+stays exact with any number of server instances and never moves for a duplicate. Heartbeats (with every
+batch, or alone from an idle kiosk) add what only the kiosk knows: the highest seq it has recorded
+(``reported_seq``), how many taps it still holds unsent (``queue_depth``) and how many it set aside
+after a 422 (``quarantined``). :func:`missing_taps` turns these into the number of taps lost so far.
+
+Raises nothing of its own: database errors propagate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from server.db import kiosks
+from server.schemas import KioskOut
+from shared.protocol import Heartbeat, HeartbeatPing
+
+
+def missing_taps(
+    *, max_seq: int, received: int, reported_seq: int | None, queue_depth: int | None, quarantined: int
+) -> int:
+    """How many taps a kiosk recorded that the server has not received and the kiosk no longer holds.
+
+    A kiosk numbers its taps 1, 2, 3... and sends the oldest first, so the taps it still queues are its
+    newest ones: every seq up to ``expected = max(max_seq, reported_seq - queue_depth)`` should be here,
+    except those the kiosk quarantined. ``missing = expected - received - quarantined``, never negative.
+    Queued-but-unsent taps are therefore not missing (they are late, not lost); ``max_seq`` keeps the bound
+    right when the heartbeat is older than the batch that carried it. Without a reported seq (a kiosk
+    that predates it) only gaps below the highest seq received count. A gap closes when its taps arrive.
+    """
+    expected = max_seq
+    if reported_seq is not None:
+        expected = max(expected, reported_seq - (queue_depth or 0))
+    return max(0, expected - received - quarantined)
+
+
+def heartbeat_values(heartbeat: Heartbeat) -> dict[str, Any]:
+    """The ``kiosks`` columns a heartbeat sets: a snapshot, so all of them together, last writer wins."""
+    return {
+        "queue_depth": heartbeat.queue_depth,
+        "app_version": heartbeat.app_version,
+        "reported_seq": heartbeat.last_seq,
+        "quarantined": heartbeat.quarantined,
+    }
+
+
+def clock_offset(received_at: datetime, sent_at: datetime) -> float:
+    """Seconds the kiosk's clock is behind the server's (negative: ahead), as judged at send time."""
+    return (received_at - sent_at).total_seconds()
+
+
+def record_heartbeat(
+    engine: Engine, kiosk_id: str, ping: HeartbeatPing, *, received_at: datetime | None = None
+) -> None:
+    """Store an idle kiosk's heartbeat: last seen, queue, version, reported seq, quarantined, clock offset."""
+    received_at = received_at or datetime.now(UTC)
+    values = heartbeat_values(ping.heartbeat)
+    values.update(last_seen_at=received_at, clock_offset_seconds=clock_offset(received_at, ping.sent_at))
+    with engine.begin() as conn:
+        conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+
+
+def count_received(conn: Connection, kiosk_id: str, seqs: list[int]) -> None:
+    """Add newly stored taps (their seqs) to the kiosk's ``received`` and ``max_seq``, in SQL, in ``conn``'s
+    transaction, so concurrent batches on several instances add up exactly."""
+    if not seqs:
+        return
+    greatest = func.greatest if conn.dialect.name == "postgresql" else func.max  # SQLite's 2-argument max
+    conn.execute(
+        update(kiosks)
+        .where(kiosks.c.id == kiosk_id)
+        .values(received=kiosks.c.received + len(seqs), max_seq=greatest(kiosks.c.max_seq, max(seqs)))
+    )
+
+
+def list_kiosks(conn: Connection, *, location_id: int | None = None) -> list[KioskOut]:
+    """Every kiosk (or those of one location), by location then id, with its health and missing taps."""
+    query = select(kiosks).order_by(kiosks.c.location_id, kiosks.c.id)
+    if location_id is not None:
+        query = query.where(kiosks.c.location_id == location_id)
+    return [_kiosk_out(row) for row in conn.execute(query)]
+
+
+def _kiosk_out(row: Any) -> KioskOut:
+    return KioskOut(
+        kiosk_id=row.id,
+        name=row.name,
+        location_id=row.location_id,
+        last_seen_at=row.last_seen_at,
+        last_sync_at=row.last_sync_at,
+        queue_depth=row.queue_depth,
+        app_version=row.app_version,
+        clock_offset_seconds=row.clock_offset_seconds,
+        received=row.received,
+        max_seq=row.max_seq,
+        reported_seq=row.reported_seq,
+        quarantined=row.quarantined,
+        missing=missing_taps(
+            max_seq=row.max_seq,
+            received=row.received,
+            reported_seq=row.reported_seq,
+            queue_depth=row.queue_depth,
+            quarantined=row.quarantined,
+        ),
+        revoked=row.revoked_at is not None,
+    )
