@@ -402,7 +402,7 @@ class Driver:
         self.press(screen.reason_buttons[1])
         yield 0
         self.out["screen_after_answer"] = self.screen
-        yield from self.wait_for(lambda: len(self.fake.received) >= 1, 10)
+        yield from self.wait_for(lambda: len(self.fake.received) >= 1, 30)  # generous: CI machines get loaded
         yield 0.3
         self.out["received"] = [(t["score"], t["followup"], t["flags"]) for t in self.fake.received]
         yield from self.back_to_ask()
