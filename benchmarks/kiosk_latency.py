@@ -35,6 +35,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kiosk.clockscript import ClockScript  # noqa: E402  (after the path is set)
+
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
@@ -100,30 +102,20 @@ def _proc_rss_mib() -> float:
     return float("nan")
 
 
-class AppBench:
+class AppBench(ClockScript):
     """Drives the app on Kivy's Clock: taps with frame timing, then an idle period."""
 
     def __init__(self, app: Any, taps: int, idle_seconds: float) -> None:
-        self.app, self.taps, self.idle_seconds = app, taps, idle_seconds
+        super().__init__(app)
+        self.taps, self.idle_seconds = taps, idle_seconds
         self.latencies: list[float] = []
         self.pressed_at: float | None = None
         self.idle: dict[str, float] = {}
-        self._steps = self.steps()
 
     def on_flip(self, *_: Any) -> None:
         if self.pressed_at is not None and self.app.screens.current == "thanks":
             self.latencies.append(time.perf_counter() - self.pressed_at)
             self.pressed_at = None
-
-    def advance(self, *_: Any) -> None:
-        from kivy.clock import Clock
-
-        try:
-            delay = next(self._steps)
-        except StopIteration:
-            self.app.stop()
-            return
-        Clock.schedule_once(self.advance, delay)
 
     def steps(self) -> Any:
         from kivy.core.window import Window
@@ -199,6 +191,8 @@ def bench_app(folder: Path, taps: int, idle_seconds: float, size: str) -> AppBen
     bench = AppBench(app, taps, idle_seconds)
     Clock.schedule_once(bench.advance, 0)
     app.run()
+    if bench.error:
+        raise RuntimeError(f"the benchmark script failed:\n{bench.error}")
     return bench
 
 

@@ -16,11 +16,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kiosk.clockscript import ClockScript
 from shared.pins import hash_pin
 from shared.protocol import SCALES, CommentSettings, FollowUp, KioskConfig
 
@@ -151,27 +151,12 @@ def render(out: Path, *, scale: int = 5, language: str = "en", size: tuple[int, 
     return [out / f"{name}.png" for name in SCREENS]
 
 
-class _Shooter:
+class _Shooter(ClockScript):
     """Walks the app through every screen on Kivy's Clock, saving a PNG of each."""
 
     def __init__(self, app: Any, out: Path, scale: int, language: str) -> None:
-        self.app, self.out, self.scale, self.language = app, out, scale, language
-        self.error: str | None = None
-        self._steps = self.steps()
-
-    def advance(self, *_: Any) -> None:
-        from kivy.clock import Clock
-
-        try:
-            delay = next(self._steps)
-        except StopIteration:
-            self.app.stop()
-            return
-        except Exception:
-            self.error = traceback.format_exc()
-            self.app.stop()
-            return
-        Clock.schedule_once(self.advance, delay)
+        super().__init__(app)
+        self.out, self.scale, self.language = out, scale, language
 
     def shot(self, name: str) -> None:
         from kivy.core.window import Window

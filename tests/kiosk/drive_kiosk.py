@@ -20,10 +20,11 @@ import json
 import sqlite3
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from kiosk.clockscript import ClockScript
 
 WATCHDOG_SECONDS = 100
 THANKS = 0.3  # thank_you_seconds in the scenarios
@@ -95,14 +96,14 @@ class FakeServer:
             )
 
 
-class Driver:
+class Driver(ClockScript):
     """Runs the scenarios on Kivy's Clock; each step yields how many seconds to wait."""
 
     def __init__(self, app: Any, out_dir: Path, scenarios: list[str], fake: FakeServer | None, code: str) -> None:
-        self.app, self.out_dir, self.fake, self.code = app, out_dir, fake, code
+        super().__init__(app)
+        self.out_dir, self.fake, self.code = out_dir, fake, code
         self.scenarios = scenarios
         self.result: dict[str, Any] = {"error": None, "screenshots": []}
-        self._steps = self.steps()
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -112,23 +113,8 @@ class Driver:
         Clock.schedule_once(self.watchdog, WATCHDOG_SECONDS)
         self.advance()
 
-    def advance(self, *_: Any) -> None:
-        from kivy.clock import Clock
-
-        try:
-            delay = next(self._steps)
-        except StopIteration:
-            self.app.stop()
-            return
-        except Exception:
-            self.result["error"] = traceback.format_exc()
-            self.app.stop()
-            return
-        Clock.schedule_once(self.advance, delay)
-
     def watchdog(self, *_: Any) -> None:
-        self.result["error"] = f"watchdog: scenarios did not finish in {WATCHDOG_SECONDS} s"
-        self.app.stop()
+        self.fail(f"watchdog: scenarios did not finish in {WATCHDOG_SECONDS} s")
 
     def steps(self) -> Steps:
         yield 0.3  # let the layout settle
@@ -663,6 +649,7 @@ def main() -> None:
     driver = Driver(app, args.out_dir, args.scenarios.split(","), fake, args.code)
     Clock.schedule_once(driver.start, 0)
     app.run()
+    driver.result["error"] = driver.error
     args.result.write_text(json.dumps(driver.result, indent=2, default=str))
 
 
