@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -76,3 +78,25 @@ def start_server(cli: Cli, log_path: Path, port: int | None = None, *extra: str)
             process.kill()
             raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
+
+
+def setup_location(cli: Cli, *, timezone: str = "Europe/Oslo", scale: str = "5") -> tuple[int, str, str]:
+    """A location with one enrolled kiosk and a read API key, made through the CLI: (id, kiosk token, key)."""
+    location = cli.json("location", "add", "Oslo Security A", "--timezone", timezone, "--scale", scale, "--json")
+    kiosk = cli.json("kiosk", "enroll", "--location", str(location["id"]), "--name", "gate 1", "--json")
+    key = cli.json("apikey", "create", "--name", "e2e", "--json")
+    return int(str(location["id"])), str(kiosk["token"]), str(key["key"])
+
+
+def location_summary(url: str, key: str, location_id: int) -> dict[str, Any]:
+    """The location's summary over local dates around today, wide enough for every zone. Raises AssertionError
+    unless the server answers 200."""
+    today = date.today()
+    response = httpx.get(
+        f"{url}/api/v1/locations/{location_id}/summary",
+        params={"start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

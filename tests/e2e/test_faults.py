@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from fault_proxy import FAULTS, FaultProxy
-from live import Cli, LiveServer
+from live import Cli, LiveServer, location_summary, setup_location
 
 from kiosk.store import Store
 from kiosk.sync import Syncer, Unreachable, make_client
@@ -21,17 +19,10 @@ pytestmark = pytest.mark.e2e
 TAPS = 10_000
 
 
-def _location(cli: Cli) -> tuple[int, str, str]:
-    location = cli.json("location", "add", "Security B", "--timezone", "Europe/Oslo", "--json")
-    kiosk = cli.json("kiosk", "enroll", "--location", str(location["id"]), "--json")
-    key = cli.json("apikey", "create", "--name", "faults", "--json")
-    return int(str(location["id"])), str(kiosk["token"]), str(key["key"])
-
-
 def test_ten_thousand_taps_through_drops_resets_stalls_and_error_answers_are_counted_exactly_once(
     cli: Cli, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    location_id, token, key = _location(cli)
+    location_id, token, key = setup_location(cli)
     upstream = urlsplit(live_server.url)
     weights = [0.55, 0.12, 0.08, 0.02, 0.07, 0.06, 0.05, 0.05]  # in FAULTS order
     rng = random.Random(20261123)
@@ -58,12 +49,7 @@ def test_ten_thousand_taps_through_drops_resets_stalls_and_error_answers_are_cou
         assert store.counts().pending == 0
         served = dict(proxy.counts)
 
-    today = date.today()
-    summary = httpx.get(
-        f"{live_server.url}/api/v1/locations/{location_id}/summary",
-        params={"start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))},
-        headers={"Authorization": f"Bearer {key}"},
-    ).json()
+    summary = location_summary(live_server.url, key, location_id)
     print(f"\nfault proxy: {TAPS} taps, {syncs} syncs, {failed_syncs} failed, faults served {served}")
     assert summary["responses"] == TAPS
     assert summary["counts"] == {str(s): recorded[s] for s in range(1, 6)}

@@ -15,12 +15,11 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from live import SMILEPOST, Cli, LiveServer, free_port, start_server
+from live import SMILEPOST, Cli, LiveServer, free_port, location_summary, setup_location, start_server
 
 from kiosk.store import Store
 from kiosk.sync import Syncer, Unreachable, make_client
@@ -29,24 +28,6 @@ pytestmark = pytest.mark.e2e
 
 KIOSK_KILLS = int(os.environ.get("SMILEPOST_ATTACK_KIOSK_KILLS", "20"))
 SERVER_KILLS = int(os.environ.get("SMILEPOST_ATTACK_SERVER_KILLS", "8"))
-
-
-def _location(cli: Cli) -> tuple[int, str, str]:
-    location = cli.json("location", "add", "Security C", "--timezone", "Europe/Oslo", "--json")
-    kiosk = cli.json("kiosk", "enroll", "--location", str(location["id"]), "--json")
-    key = cli.json("apikey", "create", "--name", "kills", "--json")
-    return int(str(location["id"])), str(kiosk["token"]), str(key["key"])
-
-
-def _summary_counts(url: str, key: str, location_id: int) -> dict[str, int]:
-    today = date.today()
-    response = httpx.get(
-        f"{url}/api/v1/locations/{location_id}/summary",
-        params={"start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    counts: dict[str, int] = response.json()["counts"]
-    return counts
 
 
 def _kiosk_counts(data: Path) -> tuple[dict[str, int], int]:
@@ -59,7 +40,7 @@ def _kiosk_counts(data: Path) -> tuple[dict[str, int], int]:
 def test_kiosk_killed_at_random_points_loses_and_doubles_nothing(
     cli: Cli, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    location_id, token, key = _location(cli)
+    location_id, token, key = setup_location(cli)
     data = tmp_path / "kiosk"
     rng = random.Random(1123)
     kills = 0
@@ -82,7 +63,7 @@ def test_kiosk_killed_at_random_points_loses_and_doubles_nothing(
     print(f"\nkiosk kills: {kills} of {KIOSK_KILLS} runs killed, {sum(kiosk_counts.values())} taps recorded")
     assert integrity == "ok"
     assert pending == 0
-    assert _summary_counts(live_server.url, key, location_id) == kiosk_counts
+    assert location_summary(live_server.url, key, location_id)["counts"] == kiosk_counts
     assert kills >= KIOSK_KILLS // 2, "most runs must be killed mid-way for this test to mean anything"
 
 
@@ -118,7 +99,7 @@ def _server_database_state(database: Path) -> tuple[set[int], bool, str]:
 
 
 def test_server_killed_mid_ingest_never_leaves_a_partial_batch_or_a_wrong_rollup(cli: Cli, tmp_path: Path) -> None:
-    location_id, token, key = _location(cli)
+    location_id, token, key = setup_location(cli)
     port = free_port()
     log_path = tmp_path / "server.log"
     server = start_server(cli, log_path, port)
@@ -162,6 +143,6 @@ def test_server_killed_mid_ingest_never_leaves_a_partial_batch_or_a_wrong_rollup
     kiosk_counts, pending = _kiosk_counts(tmp_path / "kiosk")
     print(f"\nserver kills: {SERVER_KILLS}, {len(batch_log.batches)} batch deliveries, {len(seqs)} taps stored")
     assert pending == 0
-    assert _summary_counts(server.url, key, location_id) == kiosk_counts
+    assert location_summary(server.url, key, location_id)["counts"] == kiosk_counts
     server.process.terminate()
     server.process.wait(timeout=10)

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from live import Cli, LiveServer, start_server
+from live import Cli, LiveServer, location_summary, setup_location, start_server
 
 from kiosk.store import Store
 
 pytestmark = pytest.mark.e2e
 
 
-def _setup_location(cli: Cli, timezone: str = "Europe/Oslo", scale: str = "5") -> tuple[int, str, str]:
-    location = cli.json("location", "add", "Oslo Security A", "--timezone", timezone, "--scale", scale, "--json")
-    kiosk = cli.json("kiosk", "enroll", "--location", str(location["id"]), "--name", "gate 1", "--json")
-    key = cli.json("apikey", "create", "--name", "e2e", "--json")
-    return int(str(location["id"])), str(kiosk["token"]), str(key["key"])
-
-
-def _summary(server: LiveServer, key: str, location_id: int) -> dict[str, object]:
-    # Wide enough to hold "today" in every zone, whatever the test machine's own zone.
-    today = date.today()
-    response = httpx.get(
-        f"{server.url}/api/v1/locations/{location_id}/summary",
-        params={"start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=2))},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
 def test_simulated_taps_all_reach_the_location_summary(cli: Cli, live_server: LiveServer, tmp_path: Path) -> None:
-    location_id, token, key = _setup_location(cli)
+    location_id, token, key = setup_location(cli)
     kiosk_data = tmp_path / "kiosk"
 
     result = cli.run(
@@ -49,7 +27,7 @@ def test_simulated_taps_all_reach_the_location_summary(cli: Cli, live_server: Li
     assert report["acknowledged"] == 2000
     assert report["pending"] == 0
     assert sum(report["counts"].values()) == 2000
-    summary = _summary(live_server, key, location_id)
+    summary = location_summary(live_server.url, key, location_id)
     assert summary["responses"] == 2000
     assert summary["counts"] == report["counts"]
     with Store.open(kiosk_data) as store:
@@ -60,12 +38,12 @@ def test_simulated_taps_all_reach_the_location_summary(cli: Cli, live_server: Li
 def test_simulation_on_a_three_face_location_uses_the_served_scale(
     cli: Cli, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    location_id, token, key = _setup_location(cli, timezone="Asia/Kathmandu", scale="3")
+    location_id, token, key = setup_location(cli, timezone="Asia/Kathmandu", scale="3")
     result = cli.run("kiosk", "simulate", "--server", live_server.url, "--token", token, "--taps", "300",
                      "--data", str(tmp_path / "k3"), "--seed", "3")  # fmt: skip
     report = json.loads(result.stdout)
     assert set(report["counts"]) == {"1", "2", "3"}
-    summary = _summary(live_server, key, location_id)
+    summary = location_summary(live_server.url, key, location_id)
     assert summary["scale"] == 3
     assert summary["counts"] == report["counts"]
 
@@ -73,7 +51,7 @@ def test_simulation_on_a_three_face_location_uses_the_served_scale(
 def test_kiosk_sync_drains_taps_recorded_while_the_server_was_down(
     cli: Cli, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    location_id, token, key = _setup_location(cli)
+    location_id, token, key = setup_location(cli)
     kiosk_data = tmp_path / "offline-kiosk"
     with Store.open(kiosk_data) as store:  # recorded with no network, as the app does
         for score in (1, 2, 2, 5, 5, 5):
@@ -84,12 +62,12 @@ def test_kiosk_sync_drains_taps_recorded_while_the_server_was_down(
 
     assert '"accepted": 6' in first.stdout and '"pending": 0' in first.stdout
     assert '"sent": 0' in again.stdout
-    summary = _summary(live_server, key, location_id)
+    summary = location_summary(live_server.url, key, location_id)
     assert summary["counts"] == {"1": 1, "2": 2, "3": 0, "4": 0, "5": 3}
 
 
 def test_rejected_token_keeps_every_tap_and_fails(cli: Cli, live_server: LiveServer, tmp_path: Path) -> None:
-    _setup_location(cli)
+    setup_location(cli)
     kiosk_data = tmp_path / "bad-token"
     with Store.open(kiosk_data) as store:
         store.record_tap(4, 5)
@@ -124,14 +102,14 @@ def _cmdline(pid: int) -> str:
 
 
 def test_server_with_two_workers_counts_every_tap_once(cli: Cli, tmp_path: Path) -> None:
-    location_id, token, key = _setup_location(cli)
+    location_id, token, key = setup_location(cli)
     server = start_server(cli, tmp_path / "workers.log", None, "--workers", "2")
     try:
         workers = [pid for pid in _children(server.process.pid) if "spawn_main" in _cmdline(pid)]
         result = cli.run("kiosk", "simulate", "--server", server.url, "--token", token, "--taps", "3000",
                          "--data", str(tmp_path / "k"), "--seed", "11")  # fmt: skip
         report = json.loads(result.stdout)
-        summary = _summary(server, key, location_id)
+        summary = location_summary(server.url, key, location_id)
     finally:
         server.process.terminate()
         server.process.wait(timeout=20)
