@@ -161,10 +161,7 @@ def _insert_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[UUID]:
     columns = list(rows[0])
     if conn.dialect.name == "postgresql":
         return _insert_new_postgresql(conn, columns, sorted(rows, key=lambda row: row["id"]))
-    if conn.dialect.name == "sqlite":
-        return _insert_new_sqlite(conn, columns, rows)
-    stmt = _dialect_insert(conn, taps).on_conflict_do_nothing(index_elements=["id"]).returning(taps.c.id)
-    return {row.id for row in conn.execute(stmt, sorted(rows, key=lambda row: row["id"]))}
+    return _insert_new_sqlite(conn, columns, rows)
 
 
 def _insert_new_postgresql(conn: Connection, columns: list[str], rows: Sequence[dict[str, Any]]) -> set[UUID]:

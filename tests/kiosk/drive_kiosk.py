@@ -35,21 +35,19 @@ Steps = Iterator[float]
 
 
 def base_config(**overrides: Any) -> Any:
-    from shared.protocol import KioskConfig
+    """The scenarios' config: quick thanks, no repeat window, no attract screen during a scenario."""
+    from kiosk_helpers import make_config
 
-    values: dict[str, Any] = {
+    defaults: dict[str, Any] = {
         "kiosk_id": "k-test",
         "location_id": 7,
-        "location_name": "Gate 7",
-        "timezone": "Europe/Berlin",
         "scale": 5,
         "texts": {"en": {"question": "How was security today?", "thanks": "Thank you!"}},
         "thank_you_seconds": THANKS,
         "repeat_press_seconds": 0,
         "attract_after_seconds": 600,
     }
-    values.update(overrides)
-    return KioskConfig.model_validate(values)
+    return make_config(**{**defaults, **overrides})
 
 
 class FakeServer:
