@@ -30,6 +30,7 @@ from sqlalchemy import (
     Uuid,
     create_engine,
     event,
+    text,
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -70,6 +71,54 @@ locations = Table(
     Column("scale", SmallInteger, nullable=False, server_default="5"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("config", Text),  # JSON of a shared.protocol.LocationConfig; NULL = defaults
+    Column("group_id", Integer, ForeignKey("groups.id"), index=True),  # NULL: in no group
+)
+
+# Named groups of locations ("Oslo Airport" -> its security lanes); a manager of a group sees its locations.
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Dashboard users: admins see and change everything, managers see the locations granted to them.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("role", String(16), nullable=False),  # "admin" | "manager"
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+user_locations = Table(
+    "user_locations",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Dashboard sessions, in the database so any server instance can serve any request; the cookie's
+# token is stored only as its SHA-256 hash. ``csrf_token`` is the value every form of the session posts back.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 kiosks = Table(
@@ -151,6 +200,11 @@ taps = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_taps_kiosk_seq", "kiosk_id", "seq"),
     Index("ix_taps_location_date", "location_id", "local_date"),
+    # Latest comments of a location without scanning its taps.
+    Index(
+        "ix_taps_location_comments", "location_id", "effective_at",
+        sqlite_where=text("comment IS NOT NULL"), postgresql_where=text("comment IS NOT NULL"),
+    ),  # fmt: skip
 )
 
 # One row per (location, question, scale, local date, local hour, score): the only table summaries read.
@@ -163,6 +217,22 @@ rollups = Table(
     Column("local_hour", SmallInteger, primary_key=True),
     Column("scale", SmallInteger, primary_key=True),
     Column("score", SmallInteger, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# One row per (location, question, local date, kiosk, scale, score, follow-up reason): whole-day summaries,
+# trends, the per-kiosk split and the reasons breakdown read this (a year is 365 dates, not 8760 hours).
+# ``followup`` is '' for a tap without a reason (a primary key column cannot be NULL).
+daily_rollups = Table(
+    "daily_rollups",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("kiosk_id", String(32), primary_key=True),
+    Column("scale", SmallInteger, primary_key=True),
+    Column("score", SmallInteger, primary_key=True),
+    Column("followup", String(64), primary_key=True),
     Column("count", BigInteger, nullable=False),
 )
 

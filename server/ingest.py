@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.admin import hash_secret
-from server.db import kiosks, locations, rollups, taps
+from server.db import daily_rollups, kiosks, locations, rollups, taps
 from server.fleet import clock_offset, count_received, heartbeat_values
 from shared.protocol import BatchResult, Tap, TapBatch
 
@@ -35,6 +35,7 @@ CONTENT_COLUMNS = (
     "mono_ns", "boot_id", "followup", "comment",
 )  # fmt: skip
 ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score")
+DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup")
 
 
 @dataclass(frozen=True)
@@ -242,17 +243,22 @@ def _same_content(stored: Any, sent: dict[str, Any]) -> bool:
 
 
 def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
-    """Increment the hourly rollup counts by the newly inserted, counted taps."""
-    counts = Counter(
-        tuple(row[name] for name in ROLLUP_KEY) for row in inserted if "repeat" not in row["flags"].split(",")
-    )
+    """Increment the hourly and the daily rollup counts by the newly inserted, counted taps."""
+    counted = [row for row in inserted if "repeat" not in row["flags"].split(",")]
+    _upsert_counts(conn, rollups, ROLLUP_KEY, Counter(tuple(row[name] for name in ROLLUP_KEY) for row in counted))
+    daily = Counter(
+        (*(row[name] for name in DAILY_KEY[:-1]), row["followup"] or "") for row in counted
+    )  # fmt: skip
+    _upsert_counts(conn, daily_rollups, DAILY_KEY, daily)
+
+
+def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:
+    """Add ``counts`` to ``table``'s count column, creating the rows that do not exist yet (in key order)."""
     if not counts:
         return
-    values = [dict(zip(ROLLUP_KEY, key, strict=True), count=n) for key, n in sorted(counts.items())]
-    stmt = _dialect_insert(conn, rollups)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEY), set_={"count": rollups.c.count + stmt.excluded.count}
-    )
+    values = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counts.items())]
+    stmt = _dialect_insert(conn, table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={"count": table.c.count + stmt.excluded.count})
     conn.execute(stmt, values)
 
 

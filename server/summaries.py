@@ -1,7 +1,7 @@
-"""Location summaries, computed from the hourly rollups only (never by scanning taps).
+"""Location summaries, computed from the rollups only (never by scanning taps).
 
-The cost of a summary grows with the number of local hours asked for, not with the number of
-taps. Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
+Whole-day figures read the daily rollups, so the cost of a summary grows with the number of local days
+asked for, not with the number of taps. Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import Connection, func, select
 
 from server import InvalidInput, NotFound
-from server.db import locations, rollups
+from server.db import daily_rollups, locations
 from server.schemas import EstimateOut, LocationOut, LocationSummary, ShareOut
 from shared import scores
 
@@ -27,16 +27,16 @@ def list_locations(conn: Connection) -> list[LocationOut]:
 def rollup_rows(
     conn: Connection, location_id: int, start: date, end: date, question_id: str = "main"
 ) -> list[tuple[int, int, int]]:
-    """(scale, score, count) totals of a location's rollups over local dates [start, end)."""
+    """(scale, score, count) totals of a location's daily rollups over local dates [start, end)."""
     query = (
-        select(rollups.c.scale, rollups.c.score, func.sum(rollups.c.count))
+        select(daily_rollups.c.scale, daily_rollups.c.score, func.sum(daily_rollups.c.count))
         .where(
-            rollups.c.location_id == location_id,
-            rollups.c.question_id == question_id,
-            rollups.c.local_date >= start,
-            rollups.c.local_date < end,
+            daily_rollups.c.location_id == location_id,
+            daily_rollups.c.question_id == question_id,
+            daily_rollups.c.local_date >= start,
+            daily_rollups.c.local_date < end,
         )
-        .group_by(rollups.c.scale, rollups.c.score)
+        .group_by(daily_rollups.c.scale, daily_rollups.c.score)
     )
     return [(int(scale), int(score), int(count)) for scale, score, count in conn.execute(query)]
 

@@ -79,7 +79,7 @@ class _BatchLog:
 
 
 def _server_database_state(database: Path) -> tuple[set[int], bool, str]:
-    """(stored seqs, rollups == raw counts for every key, integrity) of a server database nobody has open."""
+    """(stored seqs, hourly and daily rollups == raw counts for every key, integrity) of a server database nobody has open."""
     db = sqlite3.connect(database)
     try:
         seqs = {row[0] for row in db.execute("SELECT seq FROM taps")}
@@ -93,7 +93,15 @@ def _server_database_state(database: Path) -> tuple[set[int], bool, str]:
         rolled = set(
             db.execute("SELECT location_id, question_id, local_date, local_hour, scale, score, count FROM rollups")
         )
-        return seqs, raw == rolled, db.execute("PRAGMA integrity_check").fetchone()[0]
+        daily_key = "location_id, question_id, local_date, kiosk_id, scale, score, COALESCE(followup, '')"
+        raw_daily = set(
+            db.execute(
+                f"SELECT {daily_key}, count(*) FROM taps WHERE ',' || flags || ',' NOT LIKE '%,repeat,%' "
+                f"GROUP BY {daily_key}"
+            )
+        )
+        daily = set(db.execute(f"SELECT {daily_key}, count FROM daily_rollups"))
+        return seqs, raw == rolled and raw_daily == daily, db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         db.close()
 

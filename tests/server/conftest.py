@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete, select
 
 from server import admin
 from server.app import create_app
-from server.db import kiosks, make_engine, rollups, taps, upgrade
+from server.db import daily_rollups, kiosks, make_engine, rollups, taps, upgrade
 from server.settings import Settings
 
 OSLO = "Europe/Oslo"
@@ -237,6 +237,18 @@ def stored_rollups(engine: Engine) -> Callable[[], dict[tuple[Any, ...], int]]:
 
 
 @pytest.fixture
+def stored_daily_rollups(engine: Engine) -> Callable[[], dict[tuple[Any, ...], int]]:
+    """``stored_daily_rollups()`` -> {(location, question, date, kiosk, scale, score, followup): count}."""
+
+    def read() -> dict[tuple[Any, ...], int]:
+        with engine.connect() as conn:
+            rows = conn.execute(select(daily_rollups)).all()
+        return {tuple(r)[:-1]: r.count for r in rows}
+
+    return read
+
+
+@pytest.fixture
 def kiosk_row(engine: Engine) -> Callable[[str], Any]:
     def read(kiosk_id: str) -> Any:
         with engine.connect() as conn:
@@ -252,6 +264,7 @@ def clear_taps(engine: Engine) -> Callable[[], None]:
     def clear() -> None:
         with engine.begin() as conn:
             conn.execute(delete(rollups))
+            conn.execute(delete(daily_rollups))
             conn.execute(delete(taps))
 
     return clear

@@ -74,7 +74,7 @@ def sites(make_location, enroll) -> list[tuple[int, str]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=deliveries())
 def test_rollups_equal_raw_taps_however_batches_are_retried_and_reordered(
-    clear_taps, sites, send, tap, stored_taps, stored_rollups, plan
+    clear_taps, sites, send, tap, stored_taps, stored_rollups, stored_daily_rollups, plan
 ):
     clear_taps()
     specs, sent = plan
@@ -108,3 +108,9 @@ def test_rollups_equal_raw_taps_however_batches_are_retried_and_reordered(
             local = spec["tapped_at"].astimezone(ZoneInfo(ZONES[spec["kiosk"]]))
             from_zone_rules[key(location, spec, (local.date(), local.hour))] += 1
     assert stored_rollups() == dict(from_rows) == dict(from_zone_rules)
+    daily_from_rows = Counter(
+        (r.location_id, r.question_id, r.local_date, r.kiosk_id, r.scale, r.score, r.followup or "")
+        for r in rows.values()
+        if "repeat" not in r.flags.split(",")
+    )
+    assert stored_daily_rollups() == dict(daily_from_rows)

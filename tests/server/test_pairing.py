@@ -459,7 +459,9 @@ def test_a_0001_database_with_data_upgrades_to_0002_keeping_its_rows(empty_datab
     upgrade(engine, "0002")
 
     with engine.connect() as conn:
-        assert [tuple(r) for r in conn.execute(select(locations))] == [(7, "Old Gate", "Europe/Oslo", 4, now, None)]
+        columns = ("id", "name", "timezone", "scale", "created_at", "config")  # as of 0002
+        rows = conn.execute(select(*(locations.c[name] for name in columns)))
+        assert [tuple(r) for r in rows] == [(7, "Old Gate", "Europe/Oslo", 4, now, None)]
         assert conn.execute(select(kiosks.c.id, kiosks.c.name)).all() == [("k-old", "lane 1")]
         assert [tuple(r) for r in conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scope))] == [
             (3, "dashboard", "read")
