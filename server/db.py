@@ -202,8 +202,11 @@ taps = Table(
     Index("ix_taps_location_date", "location_id", "local_date"),
     # Latest comments of a location without scanning its taps.
     Index(
-        "ix_taps_location_comments", "location_id", "effective_at",
-        sqlite_where=text("comment IS NOT NULL"), postgresql_where=text("comment IS NOT NULL"),
+        "ix_taps_location_comments",
+        "location_id",
+        "effective_at",
+        sqlite_where=text("comment IS NOT NULL"),
+        postgresql_where=text("comment IS NOT NULL"),
     ),  # fmt: skip
 )
 

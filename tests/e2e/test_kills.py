@@ -79,7 +79,7 @@ class _BatchLog:
 
 
 def _server_database_state(database: Path) -> tuple[set[int], bool, str]:
-    """(stored seqs, hourly and daily rollups == raw counts for every key, integrity) of a server database nobody has open."""
+    """(stored seqs, hourly and daily rollups == raw counts for every key, integrity) of a closed server database."""
     db = sqlite3.connect(database)
     try:
         seqs = {row[0] for row in db.execute("SELECT seq FROM taps")}

@@ -20,8 +20,16 @@ from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, sel
 from server.admin import hash_secret
 from server.app import create_app
 from server.db import (
-    MIGRATIONS_DIR, current_revision, daily_rollups, kiosks, locations, make_engine, rollups, taps, upgrade,
-)  # fmt: skip
+    MIGRATIONS_DIR,
+    current_revision,
+    daily_rollups,
+    kiosks,
+    locations,
+    make_engine,
+    rollups,
+    taps,
+    upgrade,
+)
 from server.settings import Settings
 
 FIRST = "0001"
@@ -103,7 +111,10 @@ def test_a_first_revision_database_with_taps_upgrades_to_head_with_no_tap_lost(f
     assert [tuple(r) for r in counts] == [(s, 10 * s) for s in range(1, 6)]
     # The daily rollups are filled from the taps already stored, repeat presses left out as ingest does.
     expected = Counter(
-        (r["location_id"], r["question_id"], r["local_date"], r["kiosk_id"], r["scale"], r["score"], r["followup"] or "")
+        (
+            *(r[name] for name in ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score")),
+            r["followup"] or "",
+        )
         for r in sent
         if r["flags"] != "repeat"
     )
