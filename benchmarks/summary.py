@@ -1,8 +1,9 @@
 """Summary: p50/p95 latency of a one-year location summary (``GET /api/v1/locations/{id}/summary``) at 100k
 and at 10M taps; targets p95 <= 25 ms at 10M and latency(10M) / latency(100k) <= 1.5.
 
-Data goes straight into the tables with SQL (taps with sequential ids, and their hourly rollups), on
-SQLite. Baseline in the same run: ``GET /healthz`` (one database round trip) on the same server.
+Data goes straight into the tables with SQL (taps with sequential ids, and their hourly and daily rollups
+as ingest leaves them), on SQLite. Baseline in the same run: ``GET /healthz`` (one database round trip) on the
+same server.
 
     python -m benchmarks.summary [--sizes 100000 10000000] [--requests 300]
 """
@@ -29,7 +30,8 @@ GROWTH_TARGET = 1.5
 
 
 def fill(path: str, location_id: int, taps: int) -> None:
-    """``taps`` taps spread evenly over a year of local hours and five scores, and the matching rollups."""
+    """``taps`` taps spread evenly over a year of local hours and five scores, and the matching hourly and
+    daily rollups (the summary reads the daily ones)."""
     keys = DAYS * 24 * 5
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -54,6 +56,14 @@ def fill(path: str, location_id: int, taps: int) -> None:
         INSERT INTO rollups (location_id, question_id, local_date, local_hour, scale, score, count)
         SELECT location_id, question_id, local_date, local_hour, scale, score, count(*)
         FROM taps WHERE location_id = :loc GROUP BY 1, 2, 3, 4, 5, 6
+        """,
+        {"loc": location_id},
+    )
+    conn.execute(
+        """
+        INSERT INTO daily_rollups (location_id, question_id, local_date, kiosk_id, scale, score, followup, count)
+        SELECT location_id, question_id, local_date, kiosk_id, scale, score, coalesce(followup, ''), count(*)
+        FROM taps WHERE location_id = :loc GROUP BY 1, 2, 3, 4, 5, 6, 7
         """,
         {"loc": location_id},
     )
