@@ -5,6 +5,7 @@ Exception tree (library errors; routes turn them into HTTP answers)::
     SmilepostError
     ├── NotFound          a location, kiosk or key that does not exist
     ├── InvalidInput      an admin argument that cannot be used (bad time zone, scale...)
+    ├── Forbidden         a signed-in user asking for a location (or action) not granted to them
     ├── PairingRefused    a pairing code that is wrong, expired or used (one message for all three)
     └── RateLimited       too many failed attempts or requests; ``retry_after`` says when to try again
 """
@@ -24,6 +25,10 @@ class NotFound(SmilepostError):
 
 class InvalidInput(SmilepostError):
     """An argument that cannot be used; the message says what was expected."""
+
+
+class Forbidden(SmilepostError):
+    """The caller is who they say, but may not see or do this (a manager outside their locations)."""
 
 
 class PairingRefused(SmilepostError):

@@ -58,10 +58,24 @@ def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) 
     if not name.strip():
         raise InvalidInput("location name must not be empty")
     check_timezone(timezone)
-    if scale not in SCALES:
-        raise InvalidInput(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale}")
+    _check_scale(scale)
     row = conn.execute(insert(locations).values(name=name.strip(), timezone=timezone, scale=scale, created_at=_now()))
     return int(row.inserted_primary_key[0])  # type: ignore[index]
+
+
+def set_location_scale(conn: Connection, location_id: int, scale: int) -> None:
+    """Change how many faces (or 0-10) a location's kiosks show; stored taps keep their own scale.
+
+    Raises InvalidInput for a scale outside 3, 4, 5, 11 and NotFound for an unknown location.
+    """
+    _check_scale(scale)
+    if conn.execute(update(locations).where(locations.c.id == location_id).values(scale=scale)).rowcount == 0:
+        raise NotFound(f"location {location_id} does not exist")
+
+
+def _check_scale(scale: int) -> None:
+    if scale not in SCALES:
+        raise InvalidInput(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale}")
 
 
 @dataclass(frozen=True)

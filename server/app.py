@@ -9,16 +9,21 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import InvalidInput, NotFound, PairingRefused, RateLimited, __version__
+from server import Forbidden, InvalidInput, NotFound, PairingRefused, RateLimited, __version__
 from server.db import make_engine, upgrade
+from server.deps import LoginRequired, optional_session
 from server.limits import BodyLimitMiddleware
 from server.metrics import Metrics, MetricsMiddleware
 from server.metrics import router as metrics_router
+from server.pages import STATIC_DIR, auth, fleet, location, overview, render
+from server.pages import admin as admin_pages
 from server.ratelimit import RateLimiter
-from server.routes import health, kiosk, kiosks, locations, pairing, taps
+from server.routes import export, health, kiosk, kiosks, locations, pairing, taps
 from server.settings import Settings
 from shared.protocol import MAX_TAPS_PER_BATCH
 
@@ -45,12 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.kiosk_rate_limit
         else None
     )
+    app.state.login_limiter = RateLimiter(settings.login_rate_limit, 300.0) if settings.login_rate_limit else None
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, kiosk, kiosks, locations, pairing, health):
+    for module in (taps, kiosk, kiosks, locations, export, pairing, health):
         app.include_router(module.router)
+    for page in (auth, overview, location, fleet, admin_pages):
+        app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_error_handlers(app)
     return app
 
@@ -69,7 +79,59 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
+# Pages load only this server's scripts and styles (Chart.js is vendored); no framing, no MIME sniffing.
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+     b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]  # fmt: skip
+
+
+class SecurityHeadersMiddleware:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _wants_page(request: Request) -> bool:
+    """Whether an error should be a dashboard page (HTML) rather than the API's JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in {"/healthz", "/metrics"})
+
+
+def _error_page(request: Request, status_code: int, heading: str, message: str) -> Response:
+    session = optional_session(request, request.app.state.engine)
+    return render(request, "error.html", session, status_code=status_code, heading=heading, message=message)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(_request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_page(request):
+            return _error_page(request, 403, "Not yours to see", str(exc))
+        return JSONResponse({"message": str(exc)}, status_code=403)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
@@ -83,11 +145,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"message": message, "detail": detail}, status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_page(request) and exc.status_code == 404:
+            return _error_page(request, 404, "Not found", "There is no such page.")
         return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        if _wants_page(request):
+            return _error_page(request, 404, "Not found", str(exc))
         return JSONResponse({"message": str(exc)}, status_code=404)
 
     @app.exception_handler(InvalidInput)
@@ -99,5 +165,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"message": str(exc)}, status_code=403)
 
     @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        if _wants_page(request):
+            response = _error_page(request, 429, "Slow down", str(exc))
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         return JSONResponse({"message": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})

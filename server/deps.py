@@ -1,4 +1,9 @@
-"""FastAPI dependencies: settings, engine and the two kinds of bearer credentials."""
+"""FastAPI dependencies: settings, engine, the bearer credentials (kiosk token, API key) and dashboard sessions.
+
+A dashboard page needs a session cookie (:data:`PageSession`; without one the browser is sent to the sign-in
+page); the read API takes either an API key or a session (:data:`Viewer`), so a manager's browser can export
+what the manager may see and nothing else. Every form post carries the session's CSRF token (:func:`csrf_form`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 
-from server import RateLimited
+from server import Forbidden, RateLimited, accounts
+from server.accounts import Access, Session
 from server.admin import hash_secret
 from server.db import api_keys
 from server.ingest import KioskIdentity, authenticate_kiosk
@@ -18,6 +24,8 @@ from shared.protocol import INT32_MAX
 
 # One body for every credential failure, so a caller cannot tell unknown from revoked.
 UNAUTHORIZED = "invalid or revoked credentials"
+SESSION_COOKIE = "smilepost_session"
+CSRF_FIELD = "csrf_token"
 READ_ONLY = "this API key may only read"
 
 _kiosk_bearer = HTTPBearer(auto_error=False, scheme_name="KioskToken", description="kiosk token (spk_...)")
@@ -94,3 +102,72 @@ def require_admin_key(scope: Annotated[str, Depends(require_api_key)]) -> None:
 CurrentKiosk = Annotated[KioskIdentity, Depends(current_kiosk)]
 ApiKey = Depends(require_api_key)
 AdminKey = Depends(require_admin_key)
+
+
+class LoginRequired(Exception):
+    """A dashboard page was asked for without a live session; the app answers with a redirect to sign in."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("sign in first")
+        self.next_url = next_url
+
+
+def optional_session(request: Request, engine: EngineDep) -> Session | None:
+    """The live session of the request's cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with engine.begin() as conn:
+        return accounts.session_of(conn, token)
+
+
+def page_session(request: Request, session: Annotated[Session | None, Depends(optional_session)]) -> Session:
+    """The signed-in session of a dashboard page. Raises LoginRequired (a redirect) without one."""
+    if session is None:
+        raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return session
+
+
+def admin_page_session(session: Annotated[Session, Depends(page_session)]) -> Session:
+    """A page session of an admin. Raises LoginRequired without a session, Forbidden for a manager."""
+    if not session.access.is_admin:
+        raise Forbidden("only admins may change locations, kiosks and groups")
+    return session
+
+
+async def csrf_form(request: Request, session: Annotated[Session, Depends(page_session)]) -> Session:
+    """The session of a form post whose ``csrf_token`` field is the session's. Raises Forbidden otherwise."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if not accounts.csrf_matches(session.csrf_token, sent if isinstance(sent, str) else None):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
+    return session
+
+
+def admin_form(session: Annotated[Session, Depends(csrf_form)]) -> Session:
+    """An admin's form post with a valid CSRF token. Raises Forbidden for a manager or a bad token."""
+    return admin_page_session(session)
+
+
+def viewer(
+    engine: EngineDep,
+    session: Annotated[Session | None, Depends(optional_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_bearer)],
+) -> Access:
+    """Who is reading the API: an API key (sees every location) or a dashboard session (sees its own).
+
+    Raises HTTPException 401 when there is neither (or the key is unknown or revoked).
+    """
+    if credentials is not None:
+        scope = require_api_key(engine, credentials)
+        return Access(user_id=None, email="API key", role="admin" if scope == "admin" else "api", location_ids=None)
+    if session is None:
+        raise _unauthorized()
+    return session.access
+
+
+PageSession = Annotated[Session, Depends(page_session)]
+AdminPageSession = Annotated[Session, Depends(admin_page_session)]
+CsrfForm = Annotated[Session, Depends(csrf_form)]
+AdminForm = Annotated[Session, Depends(admin_form)]
+Viewer = Annotated[Access, Depends(viewer)]

@@ -12,7 +12,7 @@ Raises nothing of its own: database errors propagate.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -20,6 +20,14 @@ from sqlalchemy import Connection, Engine, func, select, update
 from server.db import kiosks
 from server.schemas import KioskOut
 from shared.protocol import Heartbeat, HeartbeatPing
+
+# A kiosk syncs or sends a heartbeat every minute or so; one not heard from for this long is offline.
+OFFLINE_AFTER = timedelta(minutes=10)
+
+
+def is_offline(kiosk: KioskOut, now: datetime) -> bool:
+    """Whether a kiosk has not been heard from (batch or heartbeat) within OFFLINE_AFTER, or never."""
+    return kiosk.last_seen_at is None or now - kiosk.last_seen_at > OFFLINE_AFTER
 
 
 def missing_taps(

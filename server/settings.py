@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         default=600, ge=0, description="Requests a kiosk may make per window (per server instance); 0: no limit."
     )
     kiosk_rate_window_seconds: float = Field(default=60.0, gt=0, description="Window of kiosk_rate_limit.")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="Dashboard sign-ins last this long.")
+    cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only; set true behind a TLS proxy."
+    )
+    login_rate_limit: int = Field(
+        default=20, ge=0, description="Sign-in attempts per client address per 5 minutes (per instance); 0: none."
+    )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     log_level: str = "info"
 

@@ -1,4 +1,5 @@
-"""``/api/v1/locations``: locations, their summaries (read API key) and their kiosk config (admin key to change)."""
+"""``/api/v1/locations``: locations, their summaries and kiosk config — read with an API key or a dashboard
+session (a manager sees only their locations, 403 for others); changed with an admin API key."""
 
 from __future__ import annotations
 
@@ -8,33 +9,34 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server import admin
-from server.deps import AdminKey, ApiKey, EngineDep, LocationId
+from server.deps import AdminKey, EngineDep, LocationId, Viewer
 from server.schemas import LocationOut, LocationSummary
 from server.summaries import list_locations, location_summary
 from shared.protocol import LocationConfig, Problem
 
 router = APIRouter(
-    prefix="/api/v1/locations", tags=["locations"], dependencies=[ApiKey],
-    responses={401: {"model": Problem}},
+    prefix="/api/v1/locations", tags=["locations"], responses={401: {"model": Problem}, 403: {"model": Problem}},
 )  # fmt: skip
 
 
 @router.get("", response_model=list[LocationOut])
-def get_locations(engine: EngineDep) -> list[LocationOut]:
-    """Every location."""
+def get_locations(engine: EngineDep, access: Viewer) -> list[LocationOut]:
+    """Every location the caller may see."""
     with engine.connect() as conn:
-        return list_locations(conn)
+        return [location for location in list_locations(conn) if access.may_see(location.id)]
 
 
 @router.get("/{location_id}/summary", response_model=LocationSummary, responses={404: {"model": Problem}})
 def get_summary(
     location_id: LocationId,
     engine: EngineDep,
+    access: Viewer,
     start: Annotated[date, Query(description="first local date, YYYY-MM-DD")],
     end: Annotated[date, Query(description="local date after the last one (exclusive), YYYY-MM-DD")],
     question: Annotated[str, Query(max_length=64)] = "main",
 ) -> LocationSummary:
     """Happy Index, CSAT, negative share and NPS of a location over local dates [start, end)."""
+    access.check(location_id)
     with engine.connect() as conn:
         return location_summary(conn, location_id, start, end, question)
 
@@ -56,7 +58,8 @@ def put_location_config(location_id: LocationId, config: LocationConfig, engine:
     response_model=LocationConfig,
     responses={404: {"model": Problem}},
 )
-def get_location_config(location_id: LocationId, engine: EngineDep) -> LocationConfig:
+def get_location_config(location_id: LocationId, engine: EngineDep, access: Viewer) -> LocationConfig:
     """The location's kiosk config (defaults until set); a PIN hash shows as ``"set"``."""
+    access.check(location_id)
     with engine.connect() as conn:
         return admin.location_config(conn, location_id)

@@ -1,0 +1,230 @@
+"""Dashboard accounts: users, their grants, location groups, sessions and what each user may see.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults); session tokens are 256-bit random values
+stored only as SHA-256 hashes (nothing to brute-force, one indexed lookup per request), each with its own
+CSRF token that every form of the session posts back. Sessions live in the database, so any server
+instance can serve any request and logging out ends the session everywhere.
+
+Raises :class:`server.InvalidInput`, :class:`server.NotFound` and :class:`server.Forbidden`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server import Forbidden, InvalidInput, NotFound
+from server.admin import hash_secret
+from server.db import groups, locations, sessions, user_groups, user_locations, users
+
+ROLES = ("admin", "manager")
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a login takes as long whether or not the account exists.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one signed-in user (or API key) may see and do.
+
+    ``location_ids`` is None for "every location" (admins and API keys); else the locations granted
+    directly or through a group.
+    """
+
+    user_id: int | None
+    email: str
+    role: str
+    location_ids: frozenset[int] | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_see(self, location_id: int) -> bool:
+        return self.location_ids is None or location_id in self.location_ids
+
+    def check(self, location_id: int) -> None:
+        """Raises Forbidden when the user may not see the location."""
+        if not self.may_see(location_id):
+            raise Forbidden(f"you have no access to location {location_id}")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in session: the cookie's token (only on creation), its CSRF token and whose it is."""
+
+    token: str
+    csrf_token: str
+    access: Access
+
+
+def normalise_email(email: str) -> str:
+    """The stored form of an address (trimmed, lower-cased). Raises InvalidInput when it is not one."""
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput(f"{email!r} is not an email address (expected name@example.com)")
+    return email
+
+
+def add_group(conn: Connection, *, name: str) -> int:
+    """Create a location group and return its id. Raises InvalidInput for an empty or taken name."""
+    if not name.strip():
+        raise InvalidInput("group name must not be empty")
+    try:
+        with conn.begin_nested():
+            row = conn.execute(insert(groups).values(name=name.strip(), created_at=datetime.now(UTC)))
+    except IntegrityError as exc:
+        raise InvalidInput(f"a group named {name.strip()!r} already exists") from exc
+    return int(row.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_groups(conn: Connection) -> list[tuple[int, str]]:
+    """(id, name) of every group, by name."""
+    return [(r.id, r.name) for r in conn.execute(select(groups.c.id, groups.c.name).order_by(groups.c.name))]
+
+
+def set_location_group(conn: Connection, location_id: int, group_id: int | None) -> None:
+    """Put a location in a group (None: in none). Raises NotFound for an unknown location or group."""
+    if group_id is not None and conn.execute(select(groups.c.id).where(groups.c.id == group_id)).first() is None:
+        raise NotFound(f"group {group_id} does not exist")
+    result = conn.execute(update(locations).where(locations.c.id == location_id).values(group_id=group_id))
+    if result.rowcount == 0:
+        raise NotFound(f"location {location_id} does not exist")
+
+
+def add_user(
+    conn: Connection,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    location_ids: Iterable[int] = (),
+    group_ids: Iterable[int] = (),
+) -> int:
+    """Create a user with an argon2id password hash and the given grants; returns the user's id.
+
+    Raises InvalidInput for a malformed or taken email, an unknown role, a password shorter than
+    MIN_PASSWORD_LENGTH or a manager with no location or group; NotFound for an unknown location or group.
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    location_ids, group_ids = sorted(set(location_ids)), sorted(set(group_ids))
+    if role == "manager" and not (location_ids or group_ids):
+        raise InvalidInput("a manager needs at least one --location or --group")
+    _check_exist(conn, locations, location_ids, "location")
+    _check_exist(conn, groups, group_ids, "group")
+    try:
+        with conn.begin_nested():
+            row = conn.execute(
+                insert(users).values(
+                    email=email, password_hash=_hasher.hash(password), role=role, created_at=datetime.now(UTC)
+                )
+            )
+    except IntegrityError as exc:
+        raise InvalidInput(f"a user {email} already exists") from exc
+    user_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    if location_ids:
+        conn.execute(insert(user_locations), [{"user_id": user_id, "location_id": i} for i in location_ids])
+    if group_ids:
+        conn.execute(insert(user_groups), [{"user_id": user_id, "group_id": i} for i in group_ids])
+    return user_id
+
+
+def _check_exist(conn: Connection, table: object, ids: list[int], what: str) -> None:
+    if not ids:
+        return
+    found = {r[0] for r in conn.execute(select(table.c.id).where(table.c.id.in_(ids)))}  # type: ignore[attr-defined]
+    if missing := [i for i in ids if i not in found]:
+        raise NotFound(f"{what} {missing[0]} does not exist")
+
+
+def access_of(conn: Connection, user_id: int) -> Access:
+    """What a user may see. Raises NotFound for an unknown or disabled user."""
+    user = conn.execute(
+        select(users.c.id, users.c.email, users.c.role).where(users.c.id == user_id, users.c.disabled_at.is_(None))
+    ).first()
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if user.role == "admin":
+        return Access(user_id=user.id, email=user.email, role="admin", location_ids=None)
+    granted_groups = select(user_groups.c.group_id).where(user_groups.c.user_id == user_id)
+    direct = select(user_locations.c.location_id).where(user_locations.c.user_id == user_id)
+    query = select(locations.c.id).where(or_(locations.c.id.in_(direct), locations.c.group_id.in_(granted_groups)))
+    ids = frozenset(r[0] for r in conn.execute(query))
+    return Access(user_id=user.id, email=user.email, role=user.role, location_ids=ids)
+
+
+def authenticate(conn: Connection, email: str, password: str) -> int | None:
+    """The id of the enabled user with this email and password, else None (same time either way)."""
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        email = ""
+    row = conn.execute(
+        select(users.c.id, users.c.password_hash).where(users.c.email == email, users.c.disabled_at.is_(None))
+    ).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+    return int(row.id)
+
+
+def start_session(conn: Connection, user_id: int, *, lifetime: timedelta) -> Session:
+    """A new session for a user; its token is returned once and stored only as a hash.
+
+    Raises NotFound for an unknown or disabled user.
+    """
+    access = access_of(conn, user_id)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(sessions).values(
+            token_hash=hash_secret(token), user_id=user_id, csrf_token=csrf, created_at=now, expires_at=now + lifetime
+        )
+    )
+    conn.execute(delete(sessions).where(sessions.c.expires_at < now))  # housekeeping, cheap with few sessions
+    return Session(token=token, csrf_token=csrf, access=access)
+
+
+def session_of(conn: Connection, token: str) -> Session | None:
+    """The live session a cookie token belongs to, or None (unknown, expired, or its user disabled)."""
+    row = conn.execute(
+        select(sessions.c.user_id, sessions.c.csrf_token).where(
+            sessions.c.token_hash == hash_secret(token), sessions.c.expires_at > datetime.now(UTC)
+        )
+    ).first()
+    if row is None:
+        return None
+    try:
+        return Session(token="", csrf_token=row.csrf_token, access=access_of(conn, row.user_id))
+    except NotFound:
+        return None
+
+
+def end_session(conn: Connection, token: str) -> None:
+    """Log a session out (a no-op for an unknown token)."""
+    conn.execute(delete(sessions).where(sessions.c.token_hash == hash_secret(token)))
+
+
+def csrf_matches(expected: str, sent: str | None) -> bool:
+    """Whether a posted CSRF token is the session's (compared in constant time)."""
+    return bool(sent) and hmac.compare_digest(expected.encode(), (sent or "").encode())
