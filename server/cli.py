@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from kiosk import cli as kiosk_cli
-from server import SmilepostError, admin, pairing
+from server import SmilepostError, accounts, admin, pairing
 from server.settings import Settings
 from shared.protocol import LocationConfig
 
@@ -35,12 +35,23 @@ apikey_app = typer.Typer(help="Manage API keys (read, or admin) for the HTTP API
 app.add_typer(location_app, name="location")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(apikey_app, name="apikey")
+user_app = typer.Typer(help="Manage dashboard users (admins, and managers of some locations).", no_args_is_help=True)
+group_app = typer.Typer(help="Manage location groups (a manager of a group sees its locations).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(group_app, name="group")
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 kiosk_app.command("run")(kiosk_cli.run)
 kiosk_app.command("simulate")(kiosk_cli.simulate)
 kiosk_app.command("sync")(kiosk_cli.sync)
 kiosk_app.command("screenshot")(kiosk_cli.screenshot)
+
+
+class Role(StrEnum):
+    """Dashboard roles."""
+
+    admin = "admin"
+    manager = "manager"
 
 
 class Faces(StrEnum):
@@ -223,11 +234,98 @@ def db_upgrade(
 
 
 @app.command()
-def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def demo(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    seed_only: Annotated[
+        bool,
+        typer.Option(
+            "--seed-only",
+            help="Only fill an empty database with a realistic demo dataset (sites in several time zones, a year"
+            " of taps, reasons, offline kiosks, dashboard users whose passwords are printed once), then exit."
+            " Refuses a database that already has locations.",
+        ),
+    ] = False,
+    locations: Annotated[int, typer.Option("--locations", min=1, max=1000, help="With --seed-only: sites.")] = 8,
+    days: Annotated[int, typer.Option("--days", min=1, max=3660, help="With --seed-only: local days of taps.")] = 365,
+    seed: Annotated[int, typer.Option("--seed", help="With --seed-only: random seed (same seed, same data).")] = 1,
+) -> None:
     """Run Smilepost on one machine: server + SQLite file + a demo location and kiosk + the kiosk window."""
+    if seed_only:
+        _seed_demo(locations=locations, days=days, rng_seed=seed)
+        return
     from server.demo import run_demo
 
     run_demo(Settings(host=host, port=port), echo=typer.echo)
+
+
+def _seed_demo(*, locations: int, days: int, rng_seed: int) -> None:
+    """`smilepost demo --seed-only`: seed the configured database with a progress bar, print what was made."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from server.seed import describe, seed_database
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("seeding taps", total=locations * days)
+        try:
+            result = seed_database(
+                Settings().resolved_database_url, locations=locations, days=days, rng_seed=rng_seed,
+                progress=lambda n: bar.advance(task, n),
+            )  # fmt: skip
+        except SmilepostError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    typer.echo(describe(result))
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="Sign-in email address.")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            "--role",
+            help="admin: sees and changes everything; manager: sees the locations given with --location/--group.",
+        ),
+    ],
+    location: Annotated[
+        list[int] | None, typer.Option("--location", help="Location id a manager sees (repeat).")
+    ] = None,
+    group: Annotated[
+        list[int] | None, typer.Option("--group", help="Group id whose locations a manager sees (repeat).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (first line).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a dashboard user; the password (at least 10 characters) is stored only as an argon2id hash."""
+    if not password_stdin:
+        raise typer.BadParameter(
+            "pass the password on standard input with --password-stdin", param_hint="--password-stdin"
+        )
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _admin_connection() as conn:
+        user_id = accounts.add_user(
+            conn, email=email, password=password, role=role.value, location_ids=location or (), group_ids=group or ()
+        )
+    _emit(as_json, {"id": user_id, "email": accounts.normalise_email(email), "role": role.value},
+          f"user {user_id} {accounts.normalise_email(email)} ({role.value}) created")  # fmt: skip
+
+
+@group_app.command("add")
+def group_add(
+    name: Annotated[str, typer.Argument(help="Group name, e.g. 'Oslo Airport'.")],
+    location: Annotated[list[int] | None, typer.Option("--location", help="Location id to put in it (repeat).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a location group, optionally putting locations in it (a location is in at most one group)."""
+    with _admin_connection() as conn:
+        group_id = accounts.add_group(conn, name=name)
+        for location_id in location or ():
+            accounts.set_location_group(conn, location_id, group_id)
+    _emit(as_json, {"id": group_id, "name": name.strip(), "locations": location or []},
+          f"group {group_id} {name.strip()!r} created")  # fmt: skip
 
 
 def main() -> None:
