@@ -30,6 +30,7 @@ def test_the_cli_has_exactly_the_documented_commands() -> None:
         "smilepost apikey create",
         "smilepost db upgrade",
         "smilepost demo",
+        "smilepost group add",
         "smilepost kiosk enroll",
         "smilepost kiosk pair-code",
         "smilepost kiosk revoke",
@@ -40,6 +41,7 @@ def test_the_cli_has_exactly_the_documented_commands() -> None:
         "smilepost location add",
         "smilepost location configure",
         "smilepost server",
+        "smilepost user add",
     ]
 
 
