@@ -151,14 +151,15 @@ class Scores:
         totals: Counter[tuple[int, int]] = Counter()
         for row_scale, score, count in rows:
             totals[row_scale, score] += count
+        merged = [(row_scale, score, count) for (row_scale, score), count in sorted(totals.items())]
         return cls(
-            rows=tuple((row_scale, score, count) for (row_scale, score), count in sorted(totals.items())),
-            responses=sum(count for _, _, count in rows),
-            counts=scores.counts_by_score(rows, scale),
-            happy_index=scores.happy_index(rows),
-            csat=scores.csat(rows),
-            negative=scores.negative(rows),
-            nps=scores.nps(rows),
+            rows=tuple(merged),
+            responses=sum(totals.values()),
+            counts=scores.counts_by_score(merged, scale),
+            happy_index=scores.happy_index(merged),
+            csat=scores.csat(merged),
+            negative=scores.negative(merged),
+            nps=scores.nps(merged),
         )
 
     @property
@@ -228,7 +229,8 @@ def overview(
     now: datetime | None = None,
 ) -> list[OverviewRow]:
     """Every visible location's scores over the picked range (in its own local dates) and the one before,
-    ranked by index shrunk toward the overall index (DESIGN.md). Reads the daily rollups in one query.
+    ranked by index shrunk toward the overall index (DESIGN.md). Reads the daily rollups: per distinct period,
+    one query by date (the trend) and one total for the period before.
 
     Raises InvalidInput as :func:`period_for`.
     """
@@ -237,38 +239,56 @@ def overview(
         place.period = period_for(range_name, local_today(place.timezone, now), start, last)
     if not places:
         return []
-    days = _daily_rows(conn, places)
-    rows = [_overview_row(place, days.get(place.id, {})) for place in places]
-    return _ranked(rows)
+    by_period: dict[Period, list[_Location]] = {}
+    for place in places:  # places in zones on the same local date share one period: one pair of queries each
+        by_period.setdefault(place.period, []).append(place)
+    rows: dict[int, OverviewRow] = {}
+    for period, members in by_period.items():
+        days = _rows_by(conn, members, period, by_date=True)
+        before = _rows_by(conn, members, period.previous(), by_date=False)
+        for place in members:
+            rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
+    return _ranked([rows[place.id] for place in places])
 
 
-def _daily_rows(conn: Connection, places: list[_Location]) -> dict[int, dict[date, list[tuple[int, int, int]]]]:
-    """location -> local date -> (scale, score, count) rows, over each place's period and the one before."""
-    first = min(place.period.previous().start for place in places)
-    end = max(place.period.end for place in places)
+Rows = list[tuple[int, int, int]]
+
+
+def _rows_by(
+    conn: Connection, places: list[_Location], period: Period, *, by_date: bool
+) -> dict[int, dict[date | None, Rows]]:
+    """location -> local date (or None for the whole period) -> (scale, score, count) rows of its question."""
     d = daily_rollups.c
+    keys = [d.location_id, d.question_id, *([d.local_date] if by_date else []), d.scale, d.score]
     query = (
-        select(d.location_id, d.question_id, d.local_date, d.scale, d.score, func.sum(d.count))
-        .where(d.location_id.in_([place.id for place in places]), d.local_date >= first, d.local_date < end)
-        .group_by(d.location_id, d.question_id, d.local_date, d.scale, d.score)
-    )
+        select(*keys, func.sum(d.count))
+        .where(d.location_id.in_([place.id for place in places]),
+               d.local_date >= period.start, d.local_date < period.end)
+        .group_by(*keys)
+    )  # fmt: skip
     questions = {place.id: place.question_id for place in places}
-    out: dict[int, dict[date, list[tuple[int, int, int]]]] = {}
-    for location_id, question_id, day, scale, score, count in conn.execute(query):
+    out: dict[int, dict[date | None, Rows]] = {}
+    for row in conn.execute(query):
+        location_id, question_id, day = row[0], row[1], row[2] if by_date else None
         if question_id == questions[location_id]:
-            out.setdefault(location_id, {}).setdefault(day, []).append((scale, score, int(count)))
+            out.setdefault(location_id, {}).setdefault(day, []).append((row[-3], row[-2], int(row[-1])))
     return out
 
 
-def _overview_row(place: _Location, days: dict[date, list[tuple[int, int, int]]]) -> OverviewRow:
-    period, previous = place.period, place.period.previous()
-    now_rows = [row for day, rows in days.items() if period.start <= day < period.end for row in rows]
-    before_rows = [row for day, rows in days.items() if previous.start <= day < previous.end for row in rows]
-    trend = [Scores.of(rows, place.scale).headline.value for _, rows in _buckets(period, days)]
+def _overview_row(place: _Location, days: dict[date | None, Rows], before: Rows) -> OverviewRow:
+    dated = {day: rows for day, rows in days.items() if day is not None}
+    trend = [_headline(rows) for _, rows in _buckets(place.period, dated)]
     return OverviewRow(
         location_id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group,
-        period=period, now=Scores.of(now_rows, place.scale), before=Scores.of(before_rows, place.scale), trend=trend,
+        period=place.period, now=Scores.of([row for rows in dated.values() for row in rows], place.scale),
+        before=Scores.of(before, place.scale), trend=trend,
     )  # fmt: skip
+
+
+def _headline(rows: Rows) -> float | None:
+    """:attr:`Scores.headline` of some rows without computing the rest of :class:`Scores` (for trend points)."""
+    index = scores.happy_index(rows)
+    return scores.nps(rows).value if index.n == 0 else index.value
 
 
 def _ranked(rows: list[OverviewRow]) -> list[OverviewRow]:
