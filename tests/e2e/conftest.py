@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import chromium, require_chromium
 from live import Cli, LiveServer, start_server
+from playwright.sync_api import Browser
 
 
 @pytest.fixture
@@ -21,3 +23,12 @@ def live_server(cli: Cli, tmp_path: Path) -> Iterator[LiveServer]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless system Chromium for a module (skipped without it locally, failed under CI); tests open
+    their own contexts."""
+    require_chromium()
+    with chromium() as launched:
+        yield launched
