@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,8 +31,13 @@ ROLES = ("admin", "manager")
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
-# Verified when the email is unknown, so a login takes as long whether or not the account exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the email is unknown, so a sign-in takes as long whether or not the account exists
+    (made on first use: hashing costs a quarter of a second, which every command would pay at import)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def authenticate(conn: Connection, email: str, password: str) -> int | None:
         select(users.c.id, users.c.password_hash).where(users.c.email == email, users.c.disabled_at.is_(None))
     ).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:
