@@ -183,6 +183,38 @@ def test_body_that_is_not_json_is_rejected_with_422(client, kiosk):
     assert response.json()["message"]
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain"], ids=["none", "text-plain"])
+def test_body_without_a_json_content_type_is_rejected_with_422(
+    client, kiosk, tap, make_batch, stored_taps, content_type
+):
+    headers = {"Authorization": f"Bearer {kiosk.token}", **({"Content-Type": content_type} if content_type else {})}
+
+    response = client.post("/api/v1/taps", content=json.dumps(make_batch([tap()])).encode(), headers=headers)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert stored_taps() == {}
+
+
+def test_body_with_a_json_suffix_content_type_is_accepted(client, kiosk, tap, make_batch):
+    headers = {"Authorization": f"Bearer {kiosk.token}", "Content-Type": "application/vnd.smilepost+json"}
+
+    response = client.post("/api/v1/taps", content=json.dumps(make_batch([tap()])).encode(), headers=headers)
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+
+
+def test_openapi_request_body_of_taps_is_the_tap_batch(client):
+    """The route parses its body itself (server.routes.taps); the documented body must not change."""
+    post = client.get("/openapi.json").json()["paths"]["/api/v1/taps"]["post"]
+
+    assert post["requestBody"] == {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TapBatch"}}},
+        "required": True,
+    }
+
+
 # --- limits -------------------------------------------------------------------------------------
 
 
