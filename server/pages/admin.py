@@ -110,7 +110,7 @@ async def save_settings(request: Request, location_id: LocationId, engine: Engin
             admin.configure_location(conn, location_id, config=config_from_form(current, form))
             admin.set_location_scale(conn, location_id, _int(form.get("scale", ""), "scale"))
             group = form.get("group_id", "")
-            accounts.set_location_group(conn, location_id, int(group) if group else None)
+            accounts.set_location_group(conn, location_id, _int(group, "group") if group else None)
     except InvalidInput as exc:
         return location_settings(request, location_id, engine, session, error=str(exc), form=form)
     return RedirectResponse(f"/admin/locations/{location_id}?saved=1", status_code=303)

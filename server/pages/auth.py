@@ -25,7 +25,7 @@ def _safe_next(next_url: str | None) -> str:
     if not next_url:
         return "/"
     parts = urlsplit(next_url)
-    if parts.scheme or parts.netloc or not next_url.startswith("/") or next_url.startswith("//"):
+    if parts.scheme or parts.netloc or not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
         return "/"
     return next_url
 
