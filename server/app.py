@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="Smilepost", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI serves their scripts from a CDN, which closed networks (and our CSP) do not allow.
+    app = FastAPI(title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.kiosk_limiter = (

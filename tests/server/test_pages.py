@@ -308,3 +308,13 @@ def test_export_of_daily_summaries_has_one_row_per_local_date(client, site, api_
     assert (last["responses"], last["score_5"], last["score_4"], last["score_1"]) == (3, 1, 1, 1)
     assert last["happy_index"] == pytest.approx(100 * 1.75 / 3)
     assert body["items"][0]["responses"] == 0 and body["items"][0]["happy_index"] is None
+
+
+def test_nothing_is_served_from_a_cdn(client, site):
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+    assert client.get("/openapi.json").status_code == 200
+    sign_in(client, "admin@example.com")
+    page = client.get(f"/locations/{site['a']}").text
+    assert re.findall(r'src="([^"]+)"', page) == ["/static/vendor/chart.umd.min.js", "/static/smilepost.js"]
+    assert client.get("/static/vendor/chart.umd.min.js").status_code == 200
