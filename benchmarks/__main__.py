@@ -13,6 +13,7 @@ def main() -> None:
     ingest.run()
     summary.run([100_000, 10_000_000])
     fleet.run()
+    fleet.run(workers=2)
     drain.run()
     print(f"\n== results ({time.perf_counter() - started:.0f} s) ==")
     for line in RESULTS:

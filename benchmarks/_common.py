@@ -25,8 +25,9 @@ RESULTS: list[str] = []
 
 
 @contextmanager
-def server(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
-    """`smilepost server` on a free loopback port (the way users run it), stopped afterwards; yields its URL."""
+def server(database_url: str, log_path: Path, *, workers: int = 1, **env: str) -> Iterator[str]:
+    """`smilepost server [--workers N]` on a free loopback port (the way users run it), stopped afterwards;
+    yields its URL."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SMILEPOST_")}
     # The per-kiosk rate limit protects a real fleet; a benchmark that drives one token flat out would
@@ -36,8 +37,9 @@ def server(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
     )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port)], env=environ, stdout=log, stderr=log
-        )
+            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=environ, stdout=log, stderr=log,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -4,7 +4,10 @@ Baselines, same rows, same schema, same durability, one transaction per 1000 row
 SQLite — ``sqlite3`` executemany (WAL, synchronous=FULL); PostgreSQL — psycopg executemany and COPY
 (fsync and synchronous_commit on). Target: the API reaches >= 50 % of the raw figure.
 
-    python -m benchmarks.ingest [--taps 100000] [--postgres/--no-postgres]
+The machine is shared (two cores here), so each figure is the best of ``--rounds`` rounds that alternate
+API and raw runs, each on a fresh database: a burst of someone else's load hits one round, not one side.
+
+    python -m benchmarks.ingest [--taps 100000] [--rounds 3] [--postgres/--no-postgres]
 """
 
 from __future__ import annotations
@@ -150,31 +153,43 @@ def _measure(database_url: str, log: Path, bodies: list[bytes]) -> tuple[float, 
     return api, rows_of(bodies, location_id)
 
 
-def run(total: int = 100_000, postgres: bool = True) -> None:
+def _sqlite_round(tmp: str, round_: int, bodies: list[bytes]) -> tuple[float, float]:
+    """(API taps/s, raw executemany taps/s), each on a fresh SQLite file."""
+    api, batches = _measure(f"sqlite:///{tmp}/api{round_}.db", Path(tmp) / f"server{round_}.log", bodies)
+    seed(f"sqlite:///{tmp}/raw{round_}.db")
+    return api, raw_sqlite(f"{tmp}/raw{round_}.db", batches)
+
+
+def _postgres_round(cluster: str, tmp: str, round_: int, bodies: list[bytes]) -> tuple[float, float, float]:
+    """(API, raw executemany, raw COPY) taps/s, each on a fresh database of the cluster."""
+    with postgres_database(cluster) as url:
+        api, batches = _measure(url, Path(tmp) / f"server{round_}.log", bodies)
+    raw = []
+    for copy in (False, True):
+        with postgres_database(cluster) as raw_url:
+            seed(raw_url)
+            raw.append(raw_postgres(raw_url, batches, copy=copy))
+    return api, raw[0], raw[1]
+
+
+def run(total: int = 100_000, postgres: bool = True, rounds: int = 3) -> None:
     bodies = make_bodies(total)
+    best = f"best of {rounds}"
     with tempfile.TemporaryDirectory() as tmp:
-        api, batches = _measure(f"sqlite:///{tmp}/api.db", Path(tmp) / "server.log", bodies)
-        seed(f"sqlite:///{tmp}/raw.db")
-        raw = raw_sqlite(f"{tmp}/raw.db", batches)
+        api, raw = map(max, zip(*(_sqlite_round(tmp, r, bodies) for r in range(rounds)), strict=True))
     report(
-        f"ingest sqlite: API {api:,.0f} taps/s vs raw sqlite3 executemany {raw:,.0f} taps/s = {api / raw:.0%}"
-        f" (target >= {TARGET:.0%})",
+        f"ingest sqlite ({best}): API {api:,.0f} taps/s vs raw sqlite3 executemany {raw:,.0f} taps/s"
+        f" = {api / raw:.0%} (target >= {TARGET:.0%})",
         met=api / raw >= TARGET,
     )
     if not postgres:
         return
     with tempfile.TemporaryDirectory() as tmp, postgres_cluster() as cluster:
-        with postgres_database(cluster) as url:
-            api, batches = _measure(url, Path(tmp) / "server.log", bodies)
-        with postgres_database(cluster) as raw_url:
-            seed(raw_url)
-            many = raw_postgres(raw_url, batches, copy=False)
-        with postgres_database(cluster) as raw_url:
-            seed(raw_url)
-            copy = raw_postgres(raw_url, batches, copy=True)
+        runs = [_postgres_round(cluster, tmp, r, bodies) for r in range(rounds)]
+    api, many, copy = map(max, zip(*runs, strict=True))
     report(
-        f"ingest postgresql: API {api:,.0f} taps/s vs raw psycopg executemany {many:,.0f} taps/s = {api / many:.0%},"
-        f" vs COPY {copy:,.0f} taps/s = {api / copy:.0%} (target >= {TARGET:.0%})",
+        f"ingest postgresql ({best}): API {api:,.0f} taps/s vs raw psycopg executemany {many:,.0f} taps/s"
+        f" = {api / many:.0%}, vs COPY {copy:,.0f} taps/s = {api / copy:.0%} (target >= {TARGET:.0%})",
         met=api / max(many, copy) >= TARGET,
     )
 
@@ -182,9 +197,10 @@ def run(total: int = 100_000, postgres: bool = True) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--taps", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    run(args.taps, args.postgres)
+    run(args.taps, args.postgres, args.rounds)
 
 
 if __name__ == "__main__":
