@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import drain, fleet, ingest, summary
+from benchmarks import dashboard, drain, fleet, ingest, summary
 from benchmarks._common import RESULTS
 
 
@@ -15,6 +15,7 @@ def main() -> None:
     fleet.run()
     fleet.run(workers=2)
     drain.run()
+    dashboard.run()
     print(f"\n== results ({time.perf_counter() - started:.0f} s) ==")
     for line in RESULTS:
         print(line)
