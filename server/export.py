@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from server import InvalidInput, NotFound
-from server.db import daily_rollups, locations, taps
-from server.summaries import MAX_RANGE_DAYS, Scores, visible_locations
+from server import InvalidInput
+from server.db import daily_rollups, taps
+from server.summaries import Scores, check_range, find_location
 
 MAX_PAGE = 10_000
 TAP_COLUMNS = (
@@ -31,21 +31,11 @@ SUMMARY_COLUMNS = (
 
 
 def _check(start: date, end: date, limit: int, offset: int) -> None:
-    if end <= start:
-        raise InvalidInput(f"end ({end}) must be after start ({start}); end is exclusive")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
+    check_range(start, end)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be 1..{MAX_PAGE}, got {limit}")
     if offset < 0:
         raise InvalidInput(f"offset must be >= 0, got {offset}")
-
-
-def _location_scale(conn: Connection, location_id: int) -> int:
-    scale = conn.execute(select(locations.c.scale).where(locations.c.id == location_id)).scalar()
-    if scale is None:
-        raise NotFound(f"location {location_id} does not exist")
-    return int(scale)
 
 
 def tap_page(
@@ -56,7 +46,7 @@ def tap_page(
     Raises InvalidInput for a bad range or page, NotFound for an unknown location.
     """
     _check(start, end, limit, offset)
-    _location_scale(conn, location_id)
+    find_location(conn, location_id)
     t = taps.c
     query = (
         select(*(t[name] for name in TAP_COLUMNS))
@@ -74,20 +64,19 @@ def daily_summary_page(
     """One row of scores per local date in [start, end) of a location (dates without taps included), from the
     daily rollups. Raises InvalidInput for a bad range or page, NotFound for an unknown location."""
     _check(start, end, limit, offset)
-    scale = _location_scale(conn, location_id)
-    question = visible_locations(conn, frozenset({location_id}))[0].question_id
+    place = find_location(conn, location_id)
     first = start + timedelta(days=offset)
     last = min(end, first + timedelta(days=limit))
     if first >= end:
         return []
     d = daily_rollups.c
     query = select(d.local_date, d.scale, d.score, d.count).where(
-        d.location_id == location_id, d.question_id == question, d.local_date >= first, d.local_date < last
+        d.location_id == location_id, d.question_id == place.question_id, d.local_date >= first, d.local_date < last
     )
     by_day: dict[date, list[tuple[int, int, int]]] = {}
     for day, row_scale, score, count in conn.execute(query):
         by_day.setdefault(day, []).append((row_scale, score, int(count)))
-    return [_summary_row(location_id, day, Scores.of(by_day.get(day, []), scale)) for day in _dates(first, last)]
+    return [_summary_row(location_id, day, Scores.of(by_day.get(day, []), place.scale)) for day in _dates(first, last)]
 
 
 def _dates(first: date, end: date) -> Iterable[date]:

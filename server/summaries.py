@@ -54,14 +54,9 @@ def location_summary(
     Raises NotFound for an unknown location and InvalidInput when end is not after start or the
     range is longer than MAX_RANGE_DAYS.
     """
-    if end <= start:
-        raise InvalidInput(f"end ({end}) must be after start ({start}); end is exclusive")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
-    location = conn.execute(select(locations).where(locations.c.id == location_id)).first()
-    if location is None:
-        raise NotFound(f"location {location_id} does not exist")
-    rows = rollup_rows(conn, location_id, start, end, question_id)
+    check_range(start, end)
+    location = find_location(conn, location_id)
+    result = Scores.of(rollup_rows(conn, location_id, start, end, question_id), location.scale)
     return LocationSummary(
         location_id=location.id,
         location_name=location.name,
@@ -70,13 +65,21 @@ def location_summary(
         start=start,
         end=end,
         scale=location.scale,
-        responses=sum(count for _, _, count in rows),
-        counts=scores.counts_by_score(rows, location.scale),
-        happy_index=EstimateOut.of(scores.happy_index(rows)),
-        csat=ShareOut.of(scores.csat(rows)),
-        negative=ShareOut.of(scores.negative(rows)),
-        nps=EstimateOut.of(scores.nps(rows)),
+        responses=result.responses,
+        counts=result.counts,
+        happy_index=EstimateOut.of(result.happy_index),
+        csat=ShareOut.of(result.csat),
+        negative=ShareOut.of(result.negative),
+        nps=EstimateOut.of(result.nps),
     )
+
+
+def check_range(start: date, end: date) -> None:
+    """Raises InvalidInput when end (exclusive) is not after start or the range is longer than MAX_RANGE_DAYS."""
+    if end <= start:
+        raise InvalidInput(f"end ({end}) must be after start ({start}); end is exclusive")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
 
 
 # --- Dashboard: periods, the overview of many locations, one location in depth ----------------------------
@@ -213,6 +216,14 @@ def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> 
     if location_ids is not None:
         query = query.where(locations.c.id.in_(sorted(location_ids)))
     return [_Location(r.id, r.name, r.timezone, r.scale, r.group, _question_of(r.config)) for r in conn.execute(query)]
+
+
+def find_location(conn: Connection, location_id: int) -> _Location:
+    """One location with its group name and question. Raises NotFound for an unknown location."""
+    places = visible_locations(conn, frozenset({location_id}))
+    if not places:
+        raise NotFound(f"location {location_id} does not exist")
+    return places[0]
 
 
 def _question_of(config_json: str | None) -> str:
@@ -399,10 +410,7 @@ def location_detail(
 
     Raises NotFound for an unknown location and InvalidInput as :func:`period_for`.
     """
-    places = visible_locations(conn, frozenset({location_id}))
-    if not places:
-        raise NotFound(f"location {location_id} does not exist")
-    place = places[0]
+    place = find_location(conn, location_id)
     config = location_config(conn, location_id)
     period = period_for(range_name, local_today(place.timezone, now), start, last)
     previous = period.previous()
