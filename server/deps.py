@@ -117,7 +117,7 @@ def optional_session(request: Request, engine: EngineDep) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    with engine.begin() as conn:
+    with engine.connect() as conn:  # reads only
         return accounts.session_of(conn, token)
 
 

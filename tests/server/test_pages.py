@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,7 +61,7 @@ def form_token(client: TestClient, path: str = "/") -> str:
 def send_today(client: TestClient, token: str, timezone: str, scores: list[int], **fields: object) -> None:
     noon = datetime.now(ZoneInfo(timezone)).replace(hour=12, minute=0, second=0, microsecond=0)
     taps = [
-        {"id": f"00000000-0000-4000-8000-{i + 1 + hash(token) % 10**6:012d}", "seq": i + 1, "question_id": "main",
+        {"id": str(uuid.uuid4()), "seq": i + 1, "question_id": "main",
          "score": s, "scale": 5, "tapped_at": noon.astimezone(UTC).isoformat(), "mono_ns": i, "boot_id": "b",
          "followup": None, "comment": None, "flags": [], **fields}
         for i, s in enumerate(scores)
