@@ -76,6 +76,7 @@ from kiosk.store import Credentials, Store  # noqa: E402
 from kiosk.sync import Rejected, SyncStatus, SyncWorker, Unreachable, make_client, pair  # noqa: E402
 from shared.pins import verify_pin  # noqa: E402
 from shared.protocol import NPS_SCALE, FollowUp, KioskConfig, Tap  # noqa: E402
+from shared.scores import is_repeat  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -451,7 +452,8 @@ class SmilepostKioskApp(App):
         self._finish_followup(timed_out=True)  # a button-box press while a follow-up was open
         config = self.kiosk_config
         now = time.monotonic()
-        repeat = self._last_tap_mono is not None and now - self._last_tap_mono < config.repeat_press_seconds
+        since = None if self._last_tap_mono is None else now - self._last_tap_mono
+        repeat = is_repeat(since, config.repeat_press_seconds)
         self._last_tap_mono = now
         reasons = [] if repeat else followup_reasons(config, int(score))
         hold = not repeat and bool(reasons or config.comment.enabled)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import texts
 from shared.protocol import DEFAULT_TEXTS, KioskConfig, score_range
-from shared.scores import negative_scores, positive_scores
+from shared.scores import side
 
 #: English texts for every key in shared.protocol.TEXT_KEYS; a config's texts override them per language.
 KIOSK_TEXTS: dict[str, str] = {
@@ -119,8 +120,9 @@ def text_for(config: KioskConfig, key: str, language: str | None = None) -> str:
 
 
 def reason_label(config: KioskConfig, reason: str, language: str | None = None) -> str:
-    """Label of follow-up reason ``reason`` ("reason.<id>" in the texts), else the id made readable."""
-    return text_for(config, f"reason.{reason}", language) or reason.replace("_", " ").capitalize()
+    """Label of follow-up reason ``reason`` ("reason.<id>" in the texts), else the id made readable: the rule the
+    dashboard shows it by too (:func:`shared.texts.reason_label`)."""
+    return texts.reason_label(config, reason, language)
 
 
 def languages(config: KioskConfig) -> list[str]:
@@ -139,11 +141,8 @@ def followup_reasons(config: KioskConfig, score: int) -> list[str]:
     positive one, none after a middle answer or without a follow-up question."""
     if config.followup is None:
         return []
-    if score in negative_scores(config.scale):
-        return list(config.followup.negative_reasons)
-    if score in positive_scores(config.scale):
-        return list(config.followup.positive_reasons)
-    return []
+    lists = {"negative": config.followup.negative_reasons, "positive": config.followup.positive_reasons}
+    return list(lists.get(side(config.scale, score), []))
 
 
 def key_rows(language: str) -> list[str]:

@@ -25,7 +25,7 @@ from shared.pins import hash_pin
 from shared.protocol import SCALES, CommentSettings, FollowUp, KioskConfig
 
 SCREENS = ("ask", "followup", "comment", "thanks", "nps", "attract", "closed", "pin", "admin", "pairing")
-DEMO_PIN = "2468"
+DEMO_PIN = "246813"
 
 _REASONS_NEGATIVE = ["queue_time", "staff", "cleanliness", "security_check", "information", "other"]
 _REASONS_POSITIVE = ["fast", "friendly_staff", "clean", "well_organised"]
@@ -101,7 +101,7 @@ _COMMENTS = {"en": "The queue was long", "nb": "Lang kø i dag", "de": "Die Schl
 
 
 def demo_config(scale: int = 5, language: str = "en") -> KioskConfig:
-    """A config with three languages, follow-up reasons, comments and an admin PIN (2468), in ``language``.
+    """A config with three languages, follow-up reasons, comments and an admin PIN (246813), in ``language``.
 
     Raises pydantic.ValidationError for a scale outside 3, 4, 5, 11 or an unknown language.
     """
@@ -120,7 +120,7 @@ def demo_config(scale: int = 5, language: str = "en") -> KioskConfig:
         thank_you_seconds=60,
         repeat_press_seconds=0,
         attract_after_seconds=3600,
-        admin_pin_hash=hash_pin(DEMO_PIN, iterations=1000),
+        admin_pin_hash=hash_pin(DEMO_PIN, n=2**10),  # cheap scrypt: a demo, never served
     )
 
 

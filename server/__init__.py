@@ -7,7 +7,8 @@ Exception tree (library errors; routes turn them into HTTP answers)::
     ├── InvalidInput      an admin argument that cannot be used (bad time zone, scale...)
     ├── Forbidden         a signed-in user asking for a location (or action) not granted to them
     ├── PairingRefused    a pairing code that is wrong, expired or used (one message for all three)
-    └── RateLimited       too many failed attempts or requests; ``retry_after`` says when to try again
+    ├── RateLimited       too many failed attempts or requests; ``retry_after`` says when to try again
+    └── Busy              the server is at its bound for costly work (password checks); ``retry_after`` as above
 """
 
 from __future__ import annotations
@@ -43,4 +44,13 @@ class RateLimited(SmilepostError):
 
     def __init__(self, retry_after: int, what: str = "failed attempts") -> None:
         super().__init__(f"too many {what}; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Busy(SmilepostError):
+    """The server is already doing as much of this costly work as it may at once (e.g. password checks, 64 MiB
+    each); ``retry_after`` is whole seconds after which trying again is sensible. Nothing was counted or changed."""
+
+    def __init__(self, retry_after: int, what: str = "requests") -> None:
+        super().__init__(f"the server is busy with other {what}; try again in {retry_after} s")
         self.retry_after = retry_after

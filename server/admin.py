@@ -7,18 +7,20 @@ one indexed lookup. Raises :class:`server.InvalidInput` and :class:`server.NotFo
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import Connection, insert, select, update
 
 from server import InvalidInput, NotFound
 from server.db import api_keys, kiosks, locations
-from shared.pins import hash_pin
+from shared.pins import hash_pin, needs_update
 from shared.protocol import SCALES, KioskConfig, LocationConfig
 
 KIOSK_TOKEN_PREFIX = "spk_"
@@ -26,7 +28,10 @@ API_KEY_PREFIX = "spa_"
 API_KEY_SCOPES = ("read", "admin")  # an admin key may also read
 # Shown instead of a stored admin PIN hash; sent back in a config it means "keep the stored one".
 PIN_HASH_SET = "set"
-_PIN_HASH_FORM = re.compile(r"^pbkdf2_sha256\$(\d{4,7})\$[0-9a-f]{16,128}\$[0-9a-f]{64}$")
+# What shared.pins.hash_pin makes (scrypt), and its old PBKDF2 form, still accepted so old configs round-trip.
+_PIN_HASH_FORM = re.compile(
+    r"^(scrypt\$\d{1,6}\$\d{1,2}\$\d{1,2}|pbkdf2_sha256\$\d{4,7})\$[0-9a-f]{16,128}\$[0-9a-f]{64}$"
+)
 
 
 def hash_secret(secret: str) -> str:
@@ -39,15 +44,45 @@ def new_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def check_timezone(name: str) -> ZoneInfo:
-    """The ZoneInfo for an IANA name.
+# Names zoneinfo lists that mean whatever the host says (its own zone, a build default, leap-second clocks).
+_HOST_ZONES = ("localtime", "posixrules", "Factory")
+_HOST_ZONE_FOLDERS = ("posix/", "right/")
 
-    Raises InvalidInput naming the expected form when the zone does not exist.
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """The time zones a location may have, by their lower-case name: every IANA name (and alias, e.g. UTC,
+    Asia/Calcutta) :func:`zoneinfo.available_timezones` lists, without the host-dependent ones."""
+    return {
+        name.lower(): name
+        for name in sorted(available_timezones())
+        if name not in _HOST_ZONES and not name.startswith(_HOST_ZONE_FOLDERS)
+    }
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA time zone name (exactly as the tz database spells it).
+
+    Raises InvalidInput for any other name (a folder such as 'Europe', a path, 'localtime'...), suggesting the
+    closest names when there are any.
     """
-    try:
+    zones = _zone_names()
+    if zones.get(name.lower()) == name:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'") from exc
+    close = _close_zones(name, zones)
+    if not close:
+        raise InvalidInput(f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Oslo'")
+    listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+    raise InvalidInput(f"unknown time zone {name!r}: did you mean {listed}?")
+
+
+def _close_zones(name: str, zones: dict[str, str]) -> list[str]:
+    """Up to 3 zone names most like ``name`` ignoring case, only those about as close as the best: a typo
+    ('Europe/Olso') gets its one zone, a folder ('Europe') a few of its zones."""
+    key = name.lower()
+    matches = difflib.get_close_matches(key, zones, n=3)
+    ratios = [difflib.SequenceMatcher(None, key, match).ratio() for match in matches]
+    return [zones[match] for match, ratio in zip(matches, ratios, strict=True) if ratio >= ratios[0] - 0.05]
 
 
 def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) -> int:
@@ -142,22 +177,48 @@ def configure_location(
     """Replace a location's config and/or set its admin PIN; returns it as :func:`location_config` does.
 
     ``config`` None keeps the stored one; its ``admin_pin_hash`` "set" keeps the stored hash, None clears it,
-    anything else must be a :func:`shared.pins.hash_pin` hash. ``pin`` (4-12 digits) is stored only hashed.
+    anything else must be a :func:`shared.pins.hash_pin` hash (or its old PBKDF2 form) with parameters a kiosk
+    accepts. ``pin`` (6-12 digits) is stored only hashed.
     Raises NotFound for an unknown location, InvalidInput for a bad PIN or PIN hash.
     """
     stored = _stored_config(conn, location_id)
     new = config if config is not None else stored
     pin_hash = stored.admin_pin_hash if new.admin_pin_hash == PIN_HASH_SET else new.admin_pin_hash
+    sent = new.admin_pin_hash not in (PIN_HASH_SET, None)  # a kept hash was checked when it was stored
+    if sent and pin_hash is not None and not (_PIN_HASH_FORM.match(pin_hash) and _kiosk_accepts(pin_hash)):
+        raise InvalidInput('admin_pin_hash: expected "set", null or a hash made by shared.pins.hash_pin')
     if pin is not None:
         try:
             pin_hash = hash_pin(pin)
         except ValueError as exc:
             raise InvalidInput(f"pin: {exc}") from exc
-    if pin_hash is not None and not _PIN_HASH_FORM.match(pin_hash):
-        raise InvalidInput('admin_pin_hash: expected "set", null or a hash made by shared.pins.hash_pin')
     new = new.model_copy(update={"admin_pin_hash": pin_hash})
     conn.execute(update(locations).where(locations.c.id == location_id).values(config=new.model_dump_json()))
     return _masked(new)
+
+
+def pin_needs_update(conn: Connection, location_id: int) -> bool:
+    """Whether the location's admin PIN should be set anew: its hash is in the old PBKDF2 form (the PIN may be
+    4-5 digits) or weaker than :func:`shared.pins.hash_pin` makes now. False when no PIN is set.
+
+    Raises NotFound for an unknown location.
+    """
+    pin_hash = _stored_config(conn, location_id).admin_pin_hash
+    if pin_hash is None:
+        return False
+    try:
+        return needs_update(pin_hash)
+    except ValueError:  # stored before kiosks bounded the parameters: they refuse it, so a new PIN is needed
+        return True
+
+
+def _kiosk_accepts(pin_hash: str) -> bool:
+    """Whether a kiosk's :func:`shared.pins.verify_pin` accepts the hash (form and bounded parameters)."""
+    try:
+        needs_update(pin_hash)
+    except ValueError:
+        return False
+    return True
 
 
 def _stored_config(conn: Connection, location_id: int) -> LocationConfig:

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import Forbidden, InvalidInput, NotFound, PairingRefused, RateLimited, __version__
+from server import Busy, Forbidden, InvalidInput, NotFound, PairingRefused, RateLimited, __version__, accounts
 from server.db import make_engine, upgrade
 from server.deps import LoginRequired, optional_session
 from server.limits import BodyLimitMiddleware
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else None
     )
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, 300.0) if settings.login_rate_limit else None
+    app.state.password_checks = accounts.PasswordChecks(settings.login_concurrency)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.state.metrics = Metrics()
@@ -88,10 +89,14 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]  # fmt: skip
+# Pages and API answers carry data (comments, who may see what): no copy is kept, so Back after signing out shows
+# nothing. Only /static/ files (CSS, scripts) may be cached.
+NO_STORE = (b"cache-control", b"no-store")
 
 
 class SecurityHeadersMiddleware:
-    """Adds :data:`SECURITY_HEADERS` to every HTTP answer."""
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer, and ``Cache-Control: no-store`` to every one outside
+    ``/static/`` that does not set its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,9 +106,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        cacheable = scope["path"].startswith("/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not cacheable and all(name.lower() != NO_STORE[0] for name, _ in headers):
+                    headers.append(NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -167,8 +177,18 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:
-        if _wants_page(request):
-            response = _error_page(request, 429, "Slow down", str(exc))
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-        return JSONResponse({"message": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        return _try_again_later(request, exc, 429, "Slow down")
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> Response:
+        return _try_again_later(request, exc, 503, "Busy")
+
+
+def _try_again_later(request: Request, exc: RateLimited | Busy, status_code: int, heading: str) -> Response:
+    """A 429 or 503 with ``Retry-After``: the error page for a page, JSON for the API."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if _wants_page(request):
+        response = _error_page(request, status_code, heading, str(exc))
+        response.headers.update(headers)
+        return response
+    return JSONResponse({"message": str(exc)}, status_code=status_code, headers=headers)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -94,26 +94,50 @@ def server(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the port (one per core).")
     ] = 1,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--header-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            max=300,
+            help="Seconds a client has to send complete request headers after connecting (or after the first byte"
+            " of a later request); then the connection is closed, with 408 if part of a request came."
+            " Default 10 (SMILEPOST_HEADER_TIMEOUT).",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            "--max-connections",
+            metavar="N",
+            min=1,
+            help="Open connections per worker process; one beyond it gets 503 with Retry-After. Default: 3/4 of"
+            " the open-file limit (the soft limit is raised to the hard one at start), at most 10000"
+            " (SMILEPOST_MAX_CONNECTIONS).",
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            metavar="IPS",
+            help="Reverse proxies whose X-Forwarded-For (and -Proto) is believed: comma-separated addresses or"
+            " networks, e.g. 10.0.0.2. Default none: the connecting address is the client, whatever headers say"
+            " (SMILEPOST_FORWARDED_ALLOW_IPS; uvicorn's FORWARDED_ALLOW_IPS is ignored).",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server (API for kiosks and managers) on HOST:PORT."""
-    import uvicorn
+    from server.serving import serve
 
-    from server.app import create_app
-
-    settings = Settings(host=host, port=port)
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
-        return
-    if settings.auto_migrate:  # once, here, not racing in every worker
-        from server.db import make_engine, upgrade
-
-        engine = make_engine(settings.resolved_database_url)
-        upgrade(engine)
-        engine.dispose()
-    uvicorn.run(
-        "server.app:create_worker_app", factory=True, workers=workers, host=host, port=port,
-        log_level=settings.log_level,
-    )  # fmt: skip
+    given = {"header_timeout": header_timeout, "max_connections": max_connections,
+             "forwarded_allow_ips": forwarded_allow_ips}  # fmt: skip
+    overrides: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    try:
+        serve(Settings(host=host, port=port, **overrides), workers=workers)
+    except SmilepostError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @location_app.command("add")
@@ -176,7 +200,7 @@ def location_configure(
     file: Annotated[
         str | None, typer.Option("--file", metavar="PATH|-", help="LocationConfig JSON file, or - for stdin.")
     ] = None,
-    pin: Annotated[str | None, typer.Option("--pin", help="Kiosk admin PIN, 4-12 digits (stored hashed).")] = None,
+    pin: Annotated[str | None, typer.Option("--pin", help="Kiosk admin PIN, 6-12 digits (stored hashed).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Set what the location's kiosks show from a JSON file and/or set their admin PIN; prints the config."""

@@ -6,6 +6,8 @@ objects here are what queries are written against, and a test checks the two agr
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from sqlalchemy import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -119,6 +122,17 @@ sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("flash", Text),  # a message the session's next page shows once (never taken from the URL)
+)
+
+# Failed sign-ins per account, shared by every server instance: each failure beyond a few makes the next
+# attempt on that account wait longer (server.accounts). ``account`` is the SHA-256 hex of the normalised email.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
 )
 
 kiosks = Table(
@@ -140,6 +154,7 @@ kiosks = Table(
     Column("quarantined", Integer, nullable=False, server_default="0"),  # Heartbeat.quarantined
     Column("clock_offset_seconds", Float),  # received_at - sent_at of the last batch or heartbeat
     Column("last_sync_at", UTCDateTime),  # last POST /api/v1/taps that touched the kiosk
+    Column("last_tap_at", UTCDateTime),  # Heartbeat.last_tap_at: the kiosk's newest tap (clock-corrected)
 )
 
 api_keys = Table(
@@ -240,6 +255,20 @@ daily_rollups = Table(
 )
 
 
+# Presses stored but left out of the figures, by why ("repeat"; shared.scores.FILTERED), per location, question,
+# local date and kiosk: kept by ingest in the batch's transaction, so nothing is left out silently.
+filtered_rollups = Table(
+    "filtered_rollups",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("kiosk_id", String(32), primary_key=True),
+    Column("why", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Durable, concurrent-reader settings for every new SQLite connection."""
     cursor = dbapi_connection.cursor()
@@ -250,6 +279,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+PRIVATE_FILE_MODE = 0o600  # the database holds password hashes, session CSRF tokens, the PIN hash and comments
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite opens it (SQLite gives its ``-wal`` and ``-shm`` the
+    main file's mode), and make an existing file and side files 0600 (older versions made them 0644).
+
+    A missing folder is left to SQLite to report when it connects; a file we may not change only logs a warning.
+    """
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.warning("cannot create or open %s to make it private: %s", path, exc)
+        return
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        try:
+            if file.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+                file.chmod(PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot make %s private (mode 0600): %s", file, exc)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with Smilepost's connection settings.
 
@@ -258,6 +313,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
+        if engine.url.database and engine.url.database != ":memory:" and not engine.url.database.startswith("file:"):
+            _private_sqlite_files(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -8,6 +8,7 @@ Raises RuntimeError when the server does not come up (e.g. the port is taken).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -19,9 +20,9 @@ from pathlib import Path
 import uvicorn
 from pydantic import SecretStr
 
-from server import admin
+from server import admin, serving
 from server.app import create_app
-from server.settings import Settings
+from server.settings import Settings, private_folder
 
 DEMO_LOCATION = ("Demo Store", "Europe/Oslo")
 
@@ -59,9 +60,10 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None]) -> None:
     from kiosk.settings import KioskSettings
 
     creds = demo_credentials(settings, settings.resolved_database_url)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
-    )
+    # The same connection limits and proxy rules as `smilepost server` (server.serving), quieter logs.
+    quiet = settings.model_copy(update={"log_level": "warning"})
+    options = serving.serving_options(quiet, open_file_limit=serving.raise_open_file_limit())
+    server = uvicorn.Server(serving.build_config(create_app(settings), quiet, options))
     thread = threading.Thread(target=server.run, name="smilepost-server", daemon=True)
     thread.start()
     _wait_started(server, thread)
@@ -112,6 +114,10 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout: flo
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(text)
+    """Write ``text`` to a file only its owner may read (0600, also when it existed), in a 0700 folder if it makes
+    one. Raises OSError."""
+    private_folder(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as file:
+        file.write(text)

@@ -166,8 +166,28 @@ def viewer(
     return session.access
 
 
+def viewer_languages(request: Request) -> list[str]:
+    """The languages of the request's ``Accept-Language``, most wanted first ("nb-NO" also as "nb"); q=0 left out."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        try:
+            q = float(params.strip().removeprefix("q=")) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if tag and tag != "*" and q > 0:
+            ranked.append((-q, i, tag))
+    languages: list[str] = []
+    for _, _, tag in sorted(ranked):
+        for code in (tag, tag.split("-")[0].lower()):
+            if code not in languages:
+                languages.append(code)
+    return languages
+
+
 PageSession = Annotated[Session, Depends(page_session)]
 AdminPageSession = Annotated[Session, Depends(admin_page_session)]
 CsrfForm = Annotated[Session, Depends(csrf_form)]
 AdminForm = Annotated[Session, Depends(admin_form)]
 Viewer = Annotated[Access, Depends(viewer)]
+Languages = Annotated[list[str], Depends(viewer_languages)]

@@ -1,8 +1,12 @@
 """Exports: a location's raw taps and its daily summaries over local dates, a page at a time.
 
 Pages are ``limit`` rows (at most MAX_PAGE) from ``offset`` in a stable order, so a client reads
-everything by asking until a page comes back short. Rows are plain dicts so they render as JSON or CSV
-alike. Raises :class:`server.InvalidInput` and :class:`server.NotFound`.
+everything by asking until a page comes back short; an offset past the end is an empty page. Rows are plain
+dicts so they render as JSON or CSV alike. Raises :class:`server.InvalidInput` and :class:`server.NotFound`.
+
+CSV is RFC 4180 (CRLF between records, so a CR or LF inside a value is always quoted) with text cells
+neutralised against formula injection as OWASP advises: a text starting with ``= + - @``, tab or CR gets a
+leading ``'``. Numbers are written as they are (an NPS of -20 stays a number), dates and times as ISO 8601.
 """
 
 from __future__ import annotations
@@ -65,10 +69,11 @@ def daily_summary_page(
     daily rollups. Raises InvalidInput for a bad range or page, NotFound for an unknown location."""
     _check(start, end, limit, offset)
     place = find_location(conn, location_id)
-    first = start + timedelta(days=offset)
-    last = min(end, first + timedelta(days=limit))
-    if first >= end:
+    days_left = (end - start).days - offset
+    if days_left <= 0:  # past the end; also keeps the dates below from passing 9999-12-31
         return []
+    first = start + timedelta(days=offset)
+    last = first + timedelta(days=min(limit, days_left))
     d = daily_rollups.c
     query = select(d.local_date, d.scale, d.score, d.count).where(
         d.location_id == location_id, d.question_id == place.question_id, d.local_date >= first, d.local_date < last
@@ -96,20 +101,28 @@ def _summary_row(location_id: int, day: date, result: Scores) -> dict[str, Any]:
     }  # fmt: skip
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run a cell starting so (OWASP)
+
+
 def _cell(value: Any) -> Any:
-    """A CSV cell: empty for None, ISO 8601 for dates and times (as in the JSON)."""
+    """A CSV cell: empty for None, ISO 8601 for dates and times (as in the JSON), numbers as they are, and text
+    starting with one of FORMULA_STARTS behind a ``'`` so that spreadsheets show it instead of running it."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     return value.isoformat() if isinstance(value, date) else value
 
 
 def to_csv(rows: list[dict[str, Any]], columns: Iterable[str]) -> str:
-    """Rows as CSV text with a header line (the given columns, then any others the rows have)."""
+    """Rows as RFC 4180 CSV text with a header line (the given columns, then any others the rows have)."""
     header = list(columns)
     for row in rows[:1]:
         header += [key for key in row if key not in header]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+    # CRLF ends a record: the csv module quotes a field holding any character of the line terminator, and
+    # with "\n" alone a CR in a comment would be written bare and split the record in two.
+    writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()

@@ -48,14 +48,32 @@ def missing_taps(
     return max(0, expected - received - quarantined)
 
 
-def heartbeat_values(heartbeat: Heartbeat) -> dict[str, Any]:
-    """The ``kiosks`` columns a heartbeat sets: a snapshot, so all of them together, last writer wins."""
+def heartbeat_values(
+    heartbeat: Heartbeat, offset_seconds: float, skew_seconds: float, delivered: int = 0
+) -> dict[str, Any]:
+    """The ``kiosks`` columns a heartbeat sets: a snapshot, so all of them together, last writer wins.
+
+    ``delivered`` is how many of the queued taps the heartbeat's own batch delivered: the queue stored is what
+    the kiosk still holds once the batch is acknowledged. ``last_tap_at`` is corrected by the kiosk's clock
+    offset when that is beyond ``skew_seconds``, as tap times are (:func:`server.ingest.effective_time`).
+    """
     return {
-        "queue_depth": heartbeat.queue_depth,
+        "queue_depth": max(0, heartbeat.queue_depth - delivered),
         "app_version": heartbeat.app_version,
         "reported_seq": heartbeat.last_seq,
         "quarantined": heartbeat.quarantined,
+        "last_tap_at": _corrected(heartbeat.last_tap_at, offset_seconds, skew_seconds),
     }
+
+
+def _corrected(moment: datetime | None, offset_seconds: float, skew_seconds: float) -> datetime | None:
+    """A kiosk-clock time on the server's clock when the kiosk's clock is off by more than ``skew_seconds``."""
+    if moment is None or abs(offset_seconds) <= skew_seconds:
+        return moment
+    try:
+        return moment + timedelta(seconds=offset_seconds)
+    except OverflowError:  # a clock near year 1 or 9999: the kiosk's own value is all there is
+        return moment
 
 
 def clock_offset(received_at: datetime, sent_at: datetime) -> float:
@@ -64,12 +82,19 @@ def clock_offset(received_at: datetime, sent_at: datetime) -> float:
 
 
 def record_heartbeat(
-    engine: Engine, kiosk_id: str, ping: HeartbeatPing, *, received_at: datetime | None = None
+    engine: Engine,
+    kiosk_id: str,
+    ping: HeartbeatPing,
+    *,
+    skew_seconds: float = 120.0,
+    received_at: datetime | None = None,
 ) -> None:
-    """Store an idle kiosk's heartbeat: last seen, queue, version, reported seq, quarantined, clock offset."""
+    """Store an idle kiosk's heartbeat: last seen, queue, version, reported seq, quarantined, last tap, clock
+    offset (``skew_seconds`` as in :func:`heartbeat_values`)."""
     received_at = received_at or datetime.now(UTC)
-    values = heartbeat_values(ping.heartbeat)
-    values.update(last_seen_at=received_at, clock_offset_seconds=clock_offset(received_at, ping.sent_at))
+    offset = clock_offset(received_at, ping.sent_at)
+    values = heartbeat_values(ping.heartbeat, offset, skew_seconds)
+    values.update(last_seen_at=received_at, clock_offset_seconds=offset)
     with engine.begin() as conn:
         conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
 
@@ -109,6 +134,7 @@ def _kiosk_out(row: Any) -> KioskOut:
         max_seq=row.max_seq,
         reported_seq=row.reported_seq,
         quarantined=row.quarantined,
+        last_tap_at=row.last_tap_at,
         missing=missing_taps(
             max_seq=row.max_seq,
             received=row.received,

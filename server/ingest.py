@@ -28,9 +28,10 @@ from sqlalchemy import Connection, Dialect, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.admin import hash_secret
-from server.db import daily_rollups, kiosks, locations, metadata, rollups, taps
+from server.db import daily_rollups, filtered_rollups, kiosks, locations, metadata, rollups, taps
 from server.fleet import clock_offset, count_received, heartbeat_values
 from shared.protocol import BatchResult, Tap, TapBatch
+from shared.scores import FILTERED
 
 # Columns that make up a tap's content as the kiosk sent it: equal -> duplicate, else conflict.
 CONTENT_COLUMNS = (
@@ -39,6 +40,7 @@ CONTENT_COLUMNS = (
 )  # fmt: skip
 ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score")
 DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup")
+FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why")
 TIME_COLUMNS = ("tapped_at", "effective_at", "received_at")  # the aware datetimes of a taps row
 
 
@@ -131,7 +133,7 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
     insert_new = _insert_new(engine.dialect, list(rows.values()))
     with _writer_turn(engine), engine.begin() as conn:
         if batch.heartbeat is not None or rows:
-            _touch_kiosk(conn, kiosk, batch, received_at)  # first: a write, so SQLite takes its lock now
+            _touch_kiosk(conn, kiosk, batch, received_at, skew_seconds)  # a write first: SQLite takes its lock now
         inserted = insert_new(conn)
         duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
         _add_to_rollups(conn, (rows[i] for i in inserted))
@@ -273,13 +275,29 @@ def _same_content(stored: Any, sent: dict[str, Any]) -> bool:
     return kiosk_flags == sent_flags and all(stored[name] == sent[name] for name in CONTENT_COLUMNS)
 
 
+def filtered_why(flags: str) -> str | None:
+    """Why a tap with these stored flags is left out of the figures (the first of :data:`FILTERED` it carries),
+    or None when it counts."""
+    present = flags.split(",")
+    return next((why for why in FILTERED if why in present), None)
+
+
 def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
-    """Increment the hourly and the daily rollup counts by the newly inserted, counted taps."""
-    counted = [row for row in inserted if "repeat" not in row["flags"].split(",")]
+    """Increment the hourly and daily rollups by the newly inserted taps that count, and the filtered rollup
+    by those left out (by why), so every stored press is counted once somewhere."""
+    counted: list[dict[str, Any]] = []
+    filtered: Counter[tuple[Any, ...]] = Counter()
+    filtered_key = itemgetter(*FILTERED_KEY[:-1])
+    for row in inserted:
+        if (why := filtered_why(row["flags"])) is None:
+            counted.append(row)
+        else:
+            filtered[(*filtered_key(row), why)] += 1
     hourly_key, daily_key = itemgetter(*ROLLUP_KEY), itemgetter(*DAILY_KEY[:-1])
     _upsert_counts(conn, rollups, ROLLUP_KEY, Counter(map(hourly_key, counted)))
     daily = Counter((*daily_key(row), row["followup"] or "") for row in counted)
     _upsert_counts(conn, daily_rollups, DAILY_KEY, daily)
+    _upsert_counts(conn, filtered_rollups, FILTERED_KEY, filtered)
 
 
 def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:
@@ -290,12 +308,18 @@ def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: C
     conn.execute(_upsert_statement(conn.dialect.name, table.name, key), values)
 
 
-def _touch_kiosk(conn: Connection, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime) -> None:
+def _touch_kiosk(
+    conn: Connection, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime, skew_seconds: float
+) -> None:
+    """Last seen and synced, clock offset and the batch's heartbeat. The kiosk counted the batch's taps in its
+    queue; the batch is delivered once this transaction commits (the kiosk marks them synced on the answer), so
+    the queue stored is what the kiosk holds after it — 0 after a drain — with no extra request per sync."""
     values: dict[str, Any] = {
         "last_seen_at": received_at,
         "last_sync_at": received_at,
         "clock_offset_seconds": clock_offset(received_at, batch.sent_at),
     }
     if batch.heartbeat is not None:
-        values.update(heartbeat_values(batch.heartbeat))
+        delivered = len({tap.id for tap in batch.taps})
+        values.update(heartbeat_values(batch.heartbeat, values["clock_offset_seconds"], skew_seconds, delivered))
     conn.execute(update(kiosks).where(kiosks.c.id == kiosk.kiosk_id).values(**values))

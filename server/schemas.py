@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -49,7 +50,43 @@ class LocationOut(BaseModel):
     scale: int
 
 
-class LocationSummary(BaseModel):
+class FiguresOut(BaseModel):
+    """Every figure of one set of counted presses."""
+
+    responses: int = Field(description="counted taps (repeat presses excluded), all scales")
+    counts: dict[str, int] = Field(description="score -> count on the location's scale")
+    happy_index: EstimateOut
+    csat: ShareOut
+    negative: ShareOut
+    nps: EstimateOut
+
+
+class ReasonOut(BaseModel):
+    """A follow-up reason picked after faces of one side, as a share of all picks on that side."""
+
+    id: str
+    label: str = Field(description="in the caller's language (Accept-Language) where the location has it")
+    side: Literal["negative", "neutral", "positive"] = Field(description="the side of the face that was tapped")
+    count: int
+    share: ShareOut
+
+
+class ComparedOut(FiguresOut):
+    """The stretch a trend point is compared with: local dates [start, end)."""
+
+    start: date
+    end: date
+
+
+class TrendPointOut(FiguresOut):
+    """One day, ISO week or calendar month of a trend (local dates [start, end)) and what it is compared with."""
+
+    start: date
+    end: date
+    compare: ComparedOut
+
+
+class LocationSummary(FiguresOut):
     """Satisfaction at one location over local dates ``start`` (inclusive) to ``end`` (exclusive)."""
 
     location_id: int
@@ -59,12 +96,16 @@ class LocationSummary(BaseModel):
     start: date
     end: date
     scale: int = Field(description="the location's current face scale; keys of `counts` are 1..scale")
-    responses: int = Field(description="counted taps (repeat presses excluded), all scales")
-    counts: dict[str, int] = Field(description="score -> count on the location's scale")
-    happy_index: EstimateOut
-    csat: ShareOut
-    negative: ShareOut
-    nps: EstimateOut
+    reasons: list[ReasonOut] = Field(description="each (reason, side) picked in the range, negative side first")
+    filtered: dict[str, int] = Field(
+        description="presses stored but left out of the figures, by why (every reason present, 0 when none)"
+    )
+    what_if_repeat_seconds: float | None = Field(
+        description="the repeat-press interval the figures were replayed with; null: as stored"
+    )
+    granularity: Literal["day", "week", "month"] | None
+    compare: Literal["previous", "year"] | None
+    trend: list[TrendPointOut] | None = Field(description="with granularity: one point per day, week or month")
 
 
 class KioskOut(BaseModel):
@@ -84,5 +125,8 @@ class KioskOut(BaseModel):
     max_seq: int = Field(description="highest seq stored from this kiosk (0: none)")
     reported_seq: int | None = Field(description="highest seq the kiosk says it has recorded")
     quarantined: int = Field(description="taps the kiosk set aside after a 422, as last reported")
+    last_tap_at: datetime | None = Field(
+        description="the kiosk's newest tap, as last reported (on the server's clock when the kiosk's was off)"
+    )
     missing: int = Field(description="taps recorded but neither received, queued nor quarantined: lost so far")
     revoked: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.protocol import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+PRIVATE_FOLDER_MODE = 0o700  # the data folder holds password hashes, session tokens and comments
 
 
 class Settings(BaseSettings):
@@ -37,13 +41,51 @@ class Settings(BaseSettings):
     login_rate_limit: int = Field(
         default=20, ge=0, description="Sign-in attempts per client address per 5 minutes (per instance); 0: none."
     )
+    login_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Password checks (argon2id, 64 MiB each) run at once per process; more wait up to 2 s, then 503.",
+    )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     log_level: str = "info"
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client has to send complete request headers, then closed."
+    )
+    max_connections: int | None = Field(
+        default=None, ge=1, description="Open connections per worker process, then 503; default from the file limit."
+    )
+    forwarded_allow_ips: str = Field(
+        default="", description="Proxies (addresses, networks) whose X-Forwarded-For is believed; default none."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
-        """The database URL in use, creating the data folder for the SQLite default."""
+        """The database URL in use, creating the data folder (mode 0700) for the SQLite default.
+
+        An existing folder keeps its mode (it may be shared, e.g. ``.``); a warning names one that others may
+        read or write. The database files in it are private anyway (:func:`server.db.make_engine`).
+        Raises OSError when the folder cannot be created.
+        """
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.data_dir)
         return f"sqlite:///{(self.data_dir / 'smilepost.db').resolve()}"
+
+
+def private_folder(path: Path) -> None:
+    """Create ``path`` (and missing parents) with mode 0700 for the folder itself; warn when an existing one is
+    open to group or others. Raises OSError when it cannot be created."""
+    try:
+        path.mkdir(mode=PRIVATE_FOLDER_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        if (mode := path.stat().st_mode & 0o777) & 0o077:
+            log.warning(
+                "data folder %s has mode %o, open to other users: the database files in it are private (0600), "
+                "but unless the folder is shared on purpose run `chmod 700 %s`", path, mode, path,
+            )  # fmt: skip
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)

@@ -7,17 +7,28 @@ asked for, not with the number of taps. Raises :class:`server.NotFound` and :cla
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
 from server import InvalidInput, NotFound
 from server.admin import location_config
-from server.db import daily_rollups, groups, kiosks, locations, rollups, taps
-from server.schemas import EstimateOut, LocationOut, LocationSummary, ShareOut
-from shared import scores
+from server.db import daily_rollups, filtered_rollups, groups, kiosks, locations, rollups, taps
+from server.schemas import (
+    ComparedOut,
+    EstimateOut,
+    FiguresOut,
+    LocationOut,
+    LocationSummary,
+    ReasonOut,
+    ShareOut,
+    TrendPointOut,
+)
+from shared import scores, texts
 from shared.protocol import LocationConfig
 
 MAX_RANGE_DAYS = 3700
@@ -29,49 +40,61 @@ def list_locations(conn: Connection) -> list[LocationOut]:
     return [LocationOut(id=r.id, name=r.name, timezone=r.timezone, scale=r.scale) for r in rows]
 
 
-def rollup_rows(
-    conn: Connection, location_id: int, start: date, end: date, question_id: str = "main"
-) -> list[tuple[int, int, int]]:
-    """(scale, score, count) totals of a location's daily rollups over local dates [start, end)."""
-    query = (
-        select(daily_rollups.c.scale, daily_rollups.c.score, func.sum(daily_rollups.c.count))
-        .where(
-            daily_rollups.c.location_id == location_id,
-            daily_rollups.c.question_id == question_id,
-            daily_rollups.c.local_date >= start,
-            daily_rollups.c.local_date < end,
-        )
-        .group_by(daily_rollups.c.scale, daily_rollups.c.score)
-    )
-    return [(int(scale), int(score), int(count)) for scale, score, count in conn.execute(query)]
-
-
 def location_summary(
-    conn: Connection, location_id: int, start: date, end: date, question_id: str = "main"
+    conn: Connection,
+    location_id: int,
+    start: date,
+    end: date,
+    question_id: str | None = None,
+    *,
+    granularity: Granularity | None = None,
+    compare: Compare = "previous",
+    what_if: float | None = None,
+    languages: Sequence[str] = (),
 ) -> LocationSummary:
-    """The summary of one location over local dates [start, end).
+    """The summary of one location over local dates [start, end) for a question (default: the location's):
+    figures, follow-up reasons by the side of the face tapped, the presses left out by why, and with
+    ``granularity`` a trend compared with the period before or the same dates a year earlier; with ``what_if``
+    every figure replayed under that repeat-press interval (:func:`replay`).
 
-    Raises NotFound for an unknown location and InvalidInput when end is not after start or the
-    range is longer than MAX_RANGE_DAYS.
+    Raises NotFound for an unknown location, InvalidInput when end is not after start, the range is longer
+    than MAX_RANGE_DAYS, or as :func:`trend` and :func:`replay`.
     """
     check_range(start, end)
-    location = find_location(conn, location_id)
-    result = Scores.of(rollup_rows(conn, location_id, start, end, question_id), location.scale)
+    place = find_location(conn, location_id)
+    if question_id is not None:
+        place = replace(place, question_id=question_id)
+    period = Period(start, end)
+    counts = load_counts(conn, place, period, what_if=what_if)
+    points = None
+    if granularity is not None:
+        counts.merge(load_counts(conn, place, compared(period, compare, period), what_if=what_if))
+        points = [_trend_out(point) for point in trend(counts, period, granularity, compare, place.scale)]
+    result = Scores.of(counts.rows(period), place.scale)
+    config = location_config(conn, location_id)
     return LocationSummary(
-        location_id=location.id,
-        location_name=location.name,
-        timezone=location.timezone,
-        question_id=question_id,
-        start=start,
-        end=end,
-        scale=location.scale,
-        responses=result.responses,
-        counts=result.counts,
-        happy_index=EstimateOut.of(result.happy_index),
-        csat=ShareOut.of(result.csat),
-        negative=ShareOut.of(result.negative),
-        nps=EstimateOut.of(result.nps),
-    )
+        location_id=place.id, location_name=place.name, timezone=place.timezone, question_id=place.question_id,
+        start=start, end=end, scale=place.scale, **_figures(result).model_dump(),
+        reasons=[ReasonOut(id=r.reason_id, label=r.label, side=r.side, count=r.count, share=ShareOut.of(r.share))
+                 for r in reason_counts(counts, period, config, languages)],
+        filtered=counts.filtered_totals(period), what_if_repeat_seconds=what_if, granularity=granularity,
+        compare=compare if granularity is not None else None, trend=points,
+    )  # fmt: skip
+
+
+def _figures(result: Scores) -> FiguresOut:
+    return FiguresOut(
+        responses=result.responses, counts=result.counts, happy_index=EstimateOut.of(result.happy_index),
+        csat=ShareOut.of(result.csat), negative=ShareOut.of(result.negative), nps=EstimateOut.of(result.nps),
+    )  # fmt: skip
+
+
+def _trend_out(point: TrendPoint) -> TrendPointOut:
+    return TrendPointOut(
+        start=point.period.start, end=point.period.end, **_figures(point.now).model_dump(),
+        compare=ComparedOut(start=point.before_period.start, end=point.before_period.end,
+                            **_figures(point.before).model_dump()),
+    )  # fmt: skip
 
 
 def check_range(start: date, end: date) -> None:
@@ -106,7 +129,15 @@ class Period:
         return self.end - timedelta(days=1)
 
     def previous(self) -> Period:
-        """The period of the same length just before this one."""
+        """The period of the same length just before this one.
+
+        Raises InvalidInput when it would start before 0001-01-01, the first date there is.
+        """
+        if (self.start - date.min).days < self.days:
+            raise InvalidInput(
+                f"the range {self.start} – {self.last} has no period of the same length before it: "
+                f"that would start before {date.min}"
+            )
         return Period(self.start - timedelta(days=self.days), self.start)
 
 
@@ -115,7 +146,8 @@ def period_for(range_name: str, today: date, start: date | None = None, last: da
 
     ``start`` and ``last`` are the first and last local dates of a custom range (both inclusive).
     Raises InvalidInput for an unknown range name, a custom range without both dates, a last date before
-    the start or a range longer than MAX_RANGE_DAYS.
+    the start, a range longer than MAX_RANGE_DAYS, or one that cannot be represented: its end (the day after
+    ``last``) after 9999-12-31 or the period before it (compared against) starting before 0001-01-01.
     """
     if range_name in RANGES:
         end = today + timedelta(days=1)
@@ -128,7 +160,11 @@ def period_for(range_name: str, today: date, start: date | None = None, last: da
         raise InvalidInput(f"the last date ({last}) is before the start ({start})")
     if (last - start).days + 1 > MAX_RANGE_DAYS:
         raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
-    return Period(start, last + timedelta(days=1))
+    if last == date.max:
+        raise InvalidInput(f"the last date must be before {date.max}, got {last}")
+    period = Period(start, last + timedelta(days=1))
+    period.previous()  # raises InvalidInput when there is no period before it to compare with
+    return period
 
 
 def local_today(timezone: str, now: datetime | None = None) -> date:
@@ -203,19 +239,23 @@ class _Location:
     group: str | None
     question_id: str
     period: Period = field(default_factory=lambda: Period(date.min, date.min))
+    group_id: int | None = None
 
 
 def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> list[_Location]:
     """The locations (with group name and question) a user may see, by group then name; None: all."""
     query = (
         select(locations.c.id, locations.c.name, locations.c.timezone, locations.c.scale, locations.c.config,
-               groups.c.name.label("group"))
+               groups.c.name.label("group"), locations.c.group_id)
         .select_from(locations.outerjoin(groups, groups.c.id == locations.c.group_id))
         .order_by(groups.c.name, locations.c.name, locations.c.id)
     )  # fmt: skip
     if location_ids is not None:
         query = query.where(locations.c.id.in_(sorted(location_ids)))
-    return [_Location(r.id, r.name, r.timezone, r.scale, r.group, _question_of(r.config)) for r in conn.execute(query)]
+    return [
+        _Location(r.id, r.name, r.timezone, r.scale, r.group, _question_of(r.config), group_id=r.group_id)
+        for r in conn.execute(query)
+    ]
 
 
 def find_location(conn: Connection, location_id: int) -> _Location:
@@ -329,13 +369,250 @@ def _buckets(
     return list(buckets.items())
 
 
+# --- Where a location's counts come from: the rollups, or a replay of its stored presses (what-if) ----------
+
+DailyKey = tuple[date, str, int, int, str]  # local date, kiosk, scale, score, follow-up ('' none)
+HourKey = tuple[date, int, int, int]  # local date, local hour, scale, score
+FilteredKey = tuple[date, str, str]  # local date, kiosk, why (shared.scores.FILTERED)
+
+WHAT_IF_MAX_DAYS = 92  # a what-if replays raw taps: at most this many local days per period
+WHAT_IF_MAX_SECONDS = 600.0  # the longest repeat-press interval a location may set
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass
+class Counts:
+    """A location's counts over some local dates, by day: what its rollups hold, or what a replay of its stored
+    presses under another repeat-press interval gives. Keys carry the date, so counts of overlapping spans merge
+    by assignment, never adding a day twice."""
+
+    daily: Counter[DailyKey] = field(default_factory=Counter)
+    hourly: Counter[HourKey] = field(default_factory=Counter)
+    filtered: Counter[FilteredKey] = field(default_factory=Counter)
+    _days: dict[date, Counter[tuple[int, int]]] | None = field(default=None, repr=False, compare=False)
+
+    def merge(self, other: Counts) -> Counts:
+        """These counts and ``other``'s: a key in both is the same day's count, so it is taken, not added."""
+        dict.update(self.daily, other.daily)
+        dict.update(self.hourly, other.hourly)
+        dict.update(self.filtered, other.filtered)
+        self._days = None
+        return self
+
+    def rows(self, span: Period, kiosk_id: str | None = None) -> Rows:
+        """(scale, score, count) of the counted presses on dates in ``span`` (of one kiosk, or all)."""
+        totals: Counter[tuple[int, int]] = Counter()
+        if kiosk_id is None:  # a trend asks this once per bucket: read the days of the span, not every key
+            days = self._per_day()
+            if span.days < len(days):
+                for day in _dates(span):
+                    totals.update(days.get(day, ()))
+            else:
+                for day, counts in days.items():
+                    if span.start <= day < span.end:
+                        totals.update(counts)
+        else:
+            for (day, kiosk, scale, score, _), count in self.daily.items():
+                if span.start <= day < span.end and kiosk == kiosk_id:
+                    totals[scale, score] += count
+        return [(scale, score, count) for (scale, score), count in sorted(totals.items())]
+
+    def _per_day(self) -> dict[date, Counter[tuple[int, int]]]:
+        """(scale, score) counts per date, made once (until the next merge)."""
+        if self._days is None:
+            self._days = {}
+            for (day, _, scale, score, _), count in self.daily.items():
+                self._days.setdefault(day, Counter())[scale, score] += count
+        return self._days
+
+    def filtered_totals(self, span: Period, kiosk_id: str | None = None) -> dict[str, int]:
+        """Presses left out of the figures on dates in ``span``, by why: every reason present, 0 when none."""
+        out = dict.fromkeys(scores.FILTERED, 0)
+        for (day, kiosk, why), count in self.filtered.items():
+            if span.start <= day < span.end and kiosk_id in (None, kiosk):
+                out[why] = out.get(why, 0) + count
+        return out
+
+
+def _dates(span: Period) -> Iterator[date]:
+    """Every date of ``span``, in order."""
+    day = span.start
+    while day < span.end:
+        yield day
+        day += ONE_DAY
+
+
+def load_counts(
+    conn: Connection, place: _Location, span: Period, *, what_if: float | None = None, hourly: bool = False
+) -> Counts:
+    """A location's counts over ``span`` (its question): from the rollups, or with ``what_if`` (seconds) a replay
+    of its stored presses under that repeat-press interval. ``hourly`` also reads the hour-of-day counts.
+
+    Raises InvalidInput when a what-if asks for more than WHAT_IF_MAX_DAYS days or an interval outside
+    0..WHAT_IF_MAX_SECONDS.
+    """
+    if what_if is not None:
+        return replay(conn, place, span, what_if)
+    d, f = daily_rollups.c, filtered_rollups.c
+    counts = Counts()
+    daily = select(d.local_date, d.kiosk_id, d.scale, d.score, d.followup, d.count).where(
+        d.location_id == place.id, d.question_id == place.question_id, d.local_date >= span.start,
+        d.local_date < span.end,
+    )  # fmt: skip
+    for day, kiosk_id, scale, score, followup, count in conn.execute(daily):
+        counts.daily[day, kiosk_id, scale, score, followup] += int(count)
+    left_out = select(f.local_date, f.kiosk_id, f.why, f.count).where(
+        f.location_id == place.id, f.question_id == place.question_id, f.local_date >= span.start,
+        f.local_date < span.end,
+    )  # fmt: skip
+    for day, kiosk_id, why, count in conn.execute(left_out):
+        counts.filtered[day, kiosk_id, why] += int(count)
+    if hourly:
+        r = rollups.c
+        hours = select(r.local_date, r.local_hour, r.scale, r.score, r.count).where(
+            r.location_id == place.id, r.question_id == place.question_id, r.local_date >= span.start,
+            r.local_date < span.end,
+        )  # fmt: skip
+        for day, hour, scale, score, count in conn.execute(hours):
+            counts.hourly[day, hour, scale, score] += int(count)
+    return counts
+
+
+def replay(conn: Connection, place: _Location, span: Period, interval: float) -> Counts:
+    """The counts of ``span`` had the location's kiosks used another repeat-press ``interval`` (seconds).
+
+    Replays :func:`shared.scores.is_repeat` over the stored presses of each kiosk and question in effective
+    (corrected) time order, the day before the span included so that its first press knows the one before it.
+    A press that becomes counted keeps no reason (a repeat was never asked why). This is the one summary that
+    reads raw taps. Raises InvalidInput for a span longer than WHAT_IF_MAX_DAYS or an interval outside
+    0..WHAT_IF_MAX_SECONDS.
+    """
+    if not 0 <= interval <= WHAT_IF_MAX_SECONDS:
+        raise InvalidInput(f"what_if_repeat_seconds must be 0..{WHAT_IF_MAX_SECONDS:g}, got {interval:g}")
+    if span.days > WHAT_IF_MAX_DAYS:
+        raise InvalidInput(
+            f"what_if_repeat_seconds replays the stored presses of at most {WHAT_IF_MAX_DAYS} days; "
+            f"this range has {span.days}"
+        )
+    lead_in = span.start - timedelta(days=1) if span.start > date.min else span.start
+    t = taps.c
+    query = (
+        select(t.kiosk_id, t.effective_at, t.local_date, t.local_hour, t.scale, t.score, t.followup, t.flags)
+        .where(t.location_id == place.id, t.question_id == place.question_id, t.local_date >= lead_in,
+               t.local_date < span.end)
+        .order_by(t.kiosk_id, t.effective_at, t.seq)
+    )  # fmt: skip
+    counts = Counts()
+    previous: tuple[str, datetime] | None = None
+    for kiosk_id, at, day, hour, scale, score, followup, flags in conn.execute(query):
+        since = (at - previous[1]).total_seconds() if previous and previous[0] == kiosk_id else None
+        previous = (kiosk_id, at)
+        if day < span.start:
+            continue
+        kept = [flag for flag in flags.split(",") if flag and flag != "repeat"]
+        why = next((why for why in scores.FILTERED if why in kept), None)
+        if why is None and scores.is_repeat(since, interval):
+            why = "repeat"
+        if why is not None:
+            counts.filtered[day, kiosk_id, why] += 1
+            continue
+        asked = "repeat" not in flags.split(",")
+        counts.daily[day, kiosk_id, scale, score, (followup or "") if asked else ""] += 1
+        counts.hourly[day, hour, scale, score] += 1
+    return counts
+
+
+# --- Trends and comparisons -------------------------------------------------------------------------------
+
+Granularity = Literal["day", "week", "month"]
+Compare = Literal["previous", "year"]
+GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
+COMPARES: tuple[Compare, ...] = ("previous", "year")
+
+
+def buckets(period: Period, granularity: str) -> list[Period]:
+    """The period cut into local days, ISO weeks (Monday first) or calendar months, the first and last cut to
+    the period. Raises InvalidInput for an unknown granularity."""
+    if granularity not in GRANULARITIES:
+        raise InvalidInput(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    out, day = [], period.start
+    while day < period.end:
+        following = _next_bucket(day, granularity)
+        end = period.end if following is None else min(period.end, following)
+        out.append(Period(day, end))
+        day = end
+    return out
+
+
+def _next_bucket(day: date, granularity: str) -> date | None:
+    """The first day of the day, week or month after the one ``day`` is in; None past the last date."""
+    try:
+        if granularity == "day":
+            return day + timedelta(days=1)
+        if granularity == "week":
+            return day + timedelta(days=7 - day.weekday())
+        return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    except (OverflowError, ValueError):
+        return None
+
+
+def compared(span: Period, compare: str, whole: Period) -> Period:
+    """The dates ``span`` (a part of ``whole``) is compared with: the same stretch of the period of ``whole``'s
+    length just before it ("previous"), or the same calendar dates a year earlier ("year"; 29 February has none).
+
+    Raises InvalidInput for an unknown comparison or one before the first representable date.
+    """
+    try:
+        if compare == "previous":
+            shift = timedelta(days=whole.days)
+            return Period(span.start - shift, span.end - shift)
+        if compare == "year":
+            return Period(_year_before(span.start, first=True), _year_before(span.end - timedelta(days=1)) + ONE_DAY)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"there is no {compare} period to compare {whole.start} – {whole.last} with") from exc
+    raise InvalidInput(f"compare must be one of {', '.join(COMPARES)}, got {compare!r}")
+
+
+
+def _year_before(day: date, *, first: bool = False) -> date:
+    """The same calendar date a year earlier; 29 February becomes 1 March as a first date, 28 February as a
+    last one, so that it has no counterpart. Raises ValueError in year 1."""
+    if (day.month, day.day) == (2, 29):
+        return date(day.year - 1, 3, 1) if first else date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
+
+
 @dataclass(frozen=True)
 class TrendPoint:
-    """One day (or week) of a trend and the same position in the previous period."""
+    """One day, week or month of a trend, and the stretch it is compared with."""
 
-    start: date
-    now: scores.Estimate
-    before: scores.Estimate
+    period: Period
+    now: Scores
+    before_period: Period
+    before: Scores
+
+    @property
+    def start(self) -> date:
+        return self.period.start
+
+
+def trend(counts: Counts, period: Period, granularity: str, compare: str, scale: int) -> list[TrendPoint]:
+    """The period's figures per bucket, each beside its compared stretch. Raises InvalidInput as :func:`buckets`
+    and :func:`compared`."""
+    points = []
+    for bucket in buckets(period, granularity):
+        before = compared(bucket, compare, period)
+        points.append(TrendPoint(bucket, Scores.of(counts.rows(bucket), scale), before,
+                                 Scores.of(counts.rows(before), scale)))  # fmt: skip
+    return points
+
+
+def default_granularity(period: Period) -> Granularity:
+    """Days up to WEEKLY_AFTER_DAYS, weeks beyond."""
+    return "week" if period.days > WEEKLY_AFTER_DAYS else "day"
+
+
+# --- One location in depth ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -347,15 +624,23 @@ class HeatCell:
     responses: int
     value: float | None
 
+    @property
+    def small(self) -> bool:
+        return 0 < self.responses < scores.SMALL_SAMPLE
+
 
 @dataclass(frozen=True)
 class ReasonCount:
-    """How often a follow-up reason was picked, as a share of the reasons picked on its side."""
+    """How often a follow-up reason was picked after a face of one side, as a share of all picks on that side."""
 
     reason_id: str
     label: str
-    side: str  # "negative" | "positive" | "other" (a reason no longer configured)
+    side: scores.Side  # the side of the face tapped (shared.scores.side)
     share: scores.Share
+
+    @property
+    def count(self) -> int:
+        return self.share.k
 
 
 @dataclass(frozen=True)
@@ -363,6 +648,7 @@ class KioskScores:
     kiosk_id: str
     name: str
     scores: Scores
+    filtered: int  # presses of this kiosk left out of the figures
 
 
 @dataclass(frozen=True)
@@ -376,7 +662,7 @@ class Comment:
 
 @dataclass(frozen=True)
 class LocationDetail:
-    """Everything the location page shows, for one period and the one before."""
+    """Everything the location page shows, for one period and the one it is compared with."""
 
     id: int
     name: str
@@ -384,17 +670,23 @@ class LocationDetail:
     scale: int
     group: str | None
     period: Period
+    compare: Compare
+    compared: Period
     now: Scores
     before: Scores
-    weekly: bool
+    granularity: Granularity
     trend: list[TrendPoint]
     heatmap: list[list[HeatCell]]  # 7 weekdays x 24 hours
     reasons: list[ReasonCount]
     kiosks: list[KioskScores]
     comments: list[Comment]
+    filtered: dict[str, int]
+    repeat_seconds: float  # the location's repeat-press interval now
+    what_if: float | None  # figures replayed with this interval instead of the stored flags
 
-
-DailyKey = tuple[date, str, int, int, str]  # local date, kiosk, scale, score, follow-up ('' none)
+    @property
+    def weekly(self) -> bool:
+        return self.granularity == "week"
 
 
 def location_detail(
@@ -404,104 +696,88 @@ def location_detail(
     start: date | None = None,
     last: date | None = None,
     *,
+    granularity: Granularity | None = None,
+    compare: Compare = "previous",
+    what_if: float | None = None,
+    languages: Sequence[str] = (),
     now: datetime | None = None,
 ) -> LocationDetail:
-    """One location in depth over the picked range (local dates) and the one before.
+    """One location in depth over the picked range (local dates), compared with the period before or the same
+    dates a year earlier; trend per day, week or month (default: :func:`default_granularity`); with ``what_if``
+    every figure replayed under that repeat-press interval. Reason labels in the first of ``languages`` the
+    location has (:func:`shared.texts.reason_label`).
 
-    Raises NotFound for an unknown location and InvalidInput as :func:`period_for`.
+    Raises NotFound for an unknown location and InvalidInput as :func:`period_for`, :func:`trend` and
+    :func:`replay`.
     """
     place = find_location(conn, location_id)
     config = location_config(conn, location_id)
     period = period_for(range_name, local_today(place.timezone, now), start, last)
-    previous = period.previous()
-    daily = _location_daily(conn, place, previous.start, period.end)
-    now_rows = [(k[2], k[3], n) for k, n in daily.items() if k[0] >= period.start]
-    before_rows = [(k[2], k[3], n) for k, n in daily.items() if k[0] < period.start]
+    granularity = granularity or default_granularity(period)
+    before = compared(period, compare, period)
+    counts = load_counts(conn, place, period, what_if=what_if, hourly=True)
+    counts.merge(load_counts(conn, place, before, what_if=what_if))
     return LocationDetail(
         id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group, period=period,
-        now=Scores.of(now_rows, place.scale), before=Scores.of(before_rows, place.scale),
-        weekly=period.days > WEEKLY_AFTER_DAYS, trend=_trend(period, daily, place.scale),
-        heatmap=_heatmap(conn, place, period), reasons=_reasons(daily, period, config),
-        kiosks=_kiosk_split(conn, daily, period, place.scale), comments=_comments(conn, place, period),
+        compare=compare, compared=before, now=Scores.of(counts.rows(period), place.scale),
+        before=Scores.of(counts.rows(before), place.scale), granularity=granularity,
+        trend=trend(counts, period, granularity, compare, place.scale),
+        heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
+        kiosks=_kiosk_split(conn, counts, period, place.scale),
+        comments=_comments(conn, place, period), filtered=counts.filtered_totals(period),
+        repeat_seconds=config.repeat_press_seconds, what_if=what_if,
     )  # fmt: skip
 
 
-def _location_daily(conn: Connection, place: _Location, first: date, end: date) -> Counter[DailyKey]:
-    d = daily_rollups.c
-    query = select(d.local_date, d.kiosk_id, d.scale, d.score, d.followup, d.count).where(
-        d.location_id == place.id, d.question_id == place.question_id, d.local_date >= first, d.local_date < end
-    )
-    out: Counter[DailyKey] = Counter()
-    for day, kiosk_id, scale, score, followup, count in conn.execute(query):
-        out[day, kiosk_id, scale, score, followup] += int(count)
-    return out
-
-
-def _trend(period: Period, daily: Counter[DailyKey], scale: int) -> list[TrendPoint]:
-    by_day: dict[date, list[tuple[int, int, int]]] = {}
-    for (day, _, row_scale, score, _), count in daily.items():
-        by_day.setdefault(day, []).append((row_scale, score, count))
-    now = _buckets(period, by_day)
-    before = _buckets(period.previous(), by_day)
-    return [
-        TrendPoint(start, Scores.of(rows, scale).headline, Scores.of(old, scale).headline)
-        for (start, rows), (_, old) in zip(now, before, strict=False)
-    ]
-
-
-def _heatmap(conn: Connection, place: _Location, period: Period) -> list[list[HeatCell]]:
-    """Headline score per local weekday and hour over the period, from the hourly rollups."""
-    r = rollups.c
-    query = (
-        select(r.local_date, r.local_hour, r.scale, r.score, func.sum(r.count))
-        .where(r.location_id == place.id, r.question_id == place.question_id,
-               r.local_date >= period.start, r.local_date < period.end)
-        .group_by(r.local_date, r.local_hour, r.scale, r.score)
-    )  # fmt: skip
-    cells: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
-    for day, hour, scale, score, count in conn.execute(query):
-        cells.setdefault((day.weekday(), hour), []).append((scale, score, int(count)))
+def _heatmap(counts: Counts, period: Period, scale: int) -> list[list[HeatCell]]:
+    """Headline score per local weekday and hour over the period, from the hour-of-day counts."""
+    cells: dict[tuple[int, int], Rows] = {}
+    for (day, hour, row_scale, score), count in counts.hourly.items():
+        if period.start <= day < period.end:
+            cells.setdefault((day.weekday(), hour), []).append((row_scale, score, count))
     grid = []
     for weekday in range(7):
         row = []
         for hour in range(24):
-            result = Scores.of(cells.get((weekday, hour), []), place.scale)
+            result = Scores.of(cells.get((weekday, hour), []), scale)
             row.append(HeatCell(weekday, hour, result.responses, result.headline.value))
         grid.append(row)
     return grid
 
 
-def _reasons(daily: Counter[DailyKey], period: Period, config: LocationConfig) -> list[ReasonCount]:
-    """Each follow-up reason picked in the period, most picked first within its side."""
-    picked: Counter[str] = Counter()
-    for (day, _, _, _, reason), count in daily.items():
-        if reason and day >= period.start:
-            picked[reason] += count
-    followup = config.followup
-    sides = {r: "negative" for r in (followup.negative_reasons if followup else [])}
-    sides.update({r: "positive" for r in (followup.positive_reasons if followup else [])})
-    texts = config.texts.get(config.default_language, {})
+def reason_counts(
+    counts: Counts, period: Period, config: LocationConfig, languages: Sequence[str] = ()
+) -> list[ReasonCount]:
+    """Each (reason, side) picked in the period with its share of all picks on that side, negative side first,
+    most picked first. The side is the tapped face's, never the configured lists (which change); the label is the
+    first of ``languages`` the location has, else its default language, else any (:mod:`shared.texts`)."""
+    picked: Counter[tuple[str, scores.Side]] = Counter()
+    for (day, _, scale, score, reason), count in counts.daily.items():
+        if reason and period.start <= day < period.end:
+            picked[reason, scores.side(scale, score)] += count
     totals: Counter[str] = Counter()
-    for reason, count in picked.items():
-        totals[sides.get(reason, "other")] += count
+    for (_, side), count in picked.items():
+        totals[side] += count
+    language = next((lang for lang in languages if lang in config.texts), None)
     out = [
-        ReasonCount(reason, texts.get(f"reason.{reason}", reason), side, scores.share(count, totals[side]))
-        for reason, count in picked.items()
-        for side in [sides.get(reason, "other")]
+        ReasonCount(reason, texts.reason_label(config, reason, language), side, scores.share(count, totals[side]))
+        for (reason, side), count in picked.items()
     ]
-    order = {"negative": 0, "positive": 1, "other": 2}
-    return sorted(out, key=lambda r: (order[r.side], -r.share.k, r.reason_id))
+    return sorted(out, key=lambda r: (scores.SIDES.index(r.side), -r.share.k, r.reason_id))
 
 
-def _kiosk_split(conn: Connection, daily: Counter[DailyKey], period: Period, scale: int) -> list[KioskScores]:
-    per_kiosk: dict[str, list[tuple[int, int, int]]] = {}
-    for (day, kiosk_id, row_scale, score, _), count in daily.items():
-        if day >= period.start:
-            per_kiosk.setdefault(kiosk_id, []).append((row_scale, score, count))
-    names = dict(conn.execute(select(kiosks.c.id, kiosks.c.name).where(kiosks.c.id.in_(sorted(per_kiosk)))).all())
+def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -> list[KioskScores]:
+    ids = {kiosk for (day, kiosk, *_), _n in counts.daily.items() if period.start <= day < period.end}
+    ids |= {kiosk for (day, kiosk, _), n in counts.filtered.items() if n and period.start <= day < period.end}
+    names = dict(conn.execute(select(kiosks.c.id, kiosks.c.name).where(kiosks.c.id.in_(sorted(ids)))).all())
     return [
-        KioskScores(kiosk_id, names.get(kiosk_id, kiosk_id), Scores.of(rows, scale))
-        for kiosk_id, rows in sorted(per_kiosk.items(), key=lambda item: names.get(item[0], item[0]))
+        KioskScores(
+            kiosk_id,
+            names.get(kiosk_id, kiosk_id),
+            Scores.of(counts.rows(period, kiosk_id), scale),
+            sum(counts.filtered_totals(period, kiosk_id).values()),
+        )  # fmt: skip
+        for kiosk_id in sorted(ids, key=lambda kiosk_id: names.get(kiosk_id, kiosk_id))
     ]
 
 

@@ -4,15 +4,19 @@ Pure pydantic models, imported by both sides. Nothing here does I/O.
 
 Validation errors are raised as :class:`pydantic.ValidationError`; its ``loc`` names the
 offending field (``taps.3.score``), which the server turns into a 422 body.
+
+Every time on the wire is a :data:`WireTime`: any offset is accepted (a kiosk's clock may be wildly wrong, and
+the server corrects it), except one whose instant falls outside years 1-9999 in UTC, which no ``datetime`` can
+hold. That is the only timestamp refused.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 PROTOCOL_VERSION = 1
 MAX_TAPS_PER_BATCH = 1000
@@ -30,6 +34,21 @@ TapFlag = Literal["repeat", "followup_timeout"]  # set by the kiosk
 SERVER_FLAGS = ("clock_corrected",)  # set by the server, never sent by a kiosk
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def representable_in_utc(moment: datetime) -> datetime:
+    """``moment`` unchanged if it can be converted to UTC.
+
+    Raises ValueError when its UTC instant lies outside years 1-9999 (``9999-12-31T23:59:59-00:01``).
+    """
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is outside years 1-9999 when converted to UTC") from None
+    return moment
+
+
+WireTime = Annotated[AwareDatetime, AfterValidator(representable_in_utc)]
 
 
 def score_range(scale: int) -> range:
@@ -57,7 +76,7 @@ class Tap(_Strict):
     # scale is declared before score so that the score validator can see it.
     scale: Scale
     score: int = Field(ge=0, le=10, description="1..scale for faces, 0..10 for the NPS scale (11)")
-    tapped_at: AwareDatetime
+    tapped_at: WireTime
     mono_ns: int = Field(ge=0, le=INT64_MAX)
     boot_id: ShortText
     followup: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
@@ -88,7 +107,7 @@ class Heartbeat(_Strict):
 
     queue_depth: int = Field(ge=0, le=INT32_MAX)
     app_version: Annotated[str, Field(max_length=32, pattern=NO_NUL)]
-    last_tap_at: AwareDatetime | None = None
+    last_tap_at: WireTime | None = None
     last_seq: int | None = Field(default=None, ge=0, le=INT64_MAX, description="highest seq recorded")
     quarantined: int = Field(default=0, ge=0, le=INT32_MAX, description="taps set aside after a 422")
 
@@ -96,7 +115,7 @@ class Heartbeat(_Strict):
 class HeartbeatPing(_Strict):
     """Body of ``POST /api/v1/kiosk/heartbeat``: an idle kiosk's health and clock."""
 
-    sent_at: AwareDatetime
+    sent_at: WireTime
     boot_id: ShortText
     mono_ns: int = Field(ge=0, le=INT64_MAX)
     heartbeat: Heartbeat
@@ -105,7 +124,7 @@ class HeartbeatPing(_Strict):
 class TapBatch(_Strict):
     """Body of ``POST /api/v1/taps``."""
 
-    sent_at: AwareDatetime
+    sent_at: WireTime
     boot_id: ShortText
     mono_ns: int = Field(ge=0, le=INT64_MAX)
     taps: list[Tap] = Field(max_length=MAX_TAPS_PER_BATCH)

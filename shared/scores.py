@@ -21,6 +21,12 @@ Formulas (z = Z95 = 1.959963984540054, N = number of taps counted):
 - **Ranking score** (shrinks small samples toward the overall mean):
   (overall × W + index × n) / (W + n), W = RANKING_WEIGHT; index None or n = 0 → overall.
 - **Small sample**: n < SMALL_SAMPLE ("few responses").
+- **Side** of a press (:func:`side`): negative faces (as above) ``negative``, positive faces ``positive``, the
+  middle face of an odd scale and 7–8 on 0–10 ``neutral``. A follow-up reason belongs to the side of the face
+  that was tapped (the kiosk offers the negative list after a negative face), never to a configured list.
+- **Repeat presses** (:func:`is_repeat`): a press within the repeat-press interval after the previous press of the
+  same kiosk and question is stored flagged ``repeat`` and left out of every figure; :data:`FILTERED` lists
+  every reason a stored press can be left out, and each has its own count, so nothing is left out silently.
 
 Errors: every function raises only :class:`ValueError` — unknown scale, score outside its
 scale's range, negative count, or (Wilson) n ≤ 0 / k outside 0..n.
@@ -31,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 30
@@ -41,6 +48,10 @@ FACE_SCALES = (3, 4, 5)
 NPS_SCALE = 11
 
 Row = tuple[int, int, int]
+Side = Literal["negative", "neutral", "positive"]
+SIDES: tuple[Side, ...] = ("negative", "neutral", "positive")
+# Why a stored press is left out of the figures: a tap flag per reason. Summaries count each of them.
+FILTERED = ("repeat",)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,25 @@ def negative_scores(scale: int) -> frozenset[int]:
     if scale == NPS_SCALE:
         return frozenset(range(0, 7))
     return frozenset(valid[:1] if scale == 3 else valid[:2])
+
+
+def side(scale: int, score: int) -> Side:
+    """ "negative", "neutral" or "positive": the side of the face a press chose (see module docstring).
+
+    Raises ValueError for an unknown scale or a score outside it.
+    """
+    if score not in _score_range(scale):
+        raise ValueError(f"score {score} is outside the scale {scale}")
+    if score in negative_scores(scale):
+        return "negative"
+    return "positive" if score in positive_scores(scale) else "neutral"
+
+
+def is_repeat(seconds_since_previous: float | None, interval: float) -> bool:
+    """Whether a press ``seconds_since_previous`` after the previous press of the same kiosk (device) and
+    question is a repeat press under a repeat-press ``interval`` in seconds (None: there was no previous press).
+    The kiosk applies it with its monotonic clock; the what-if summary replays it over effective tap times."""
+    return seconds_since_previous is not None and seconds_since_previous < interval
 
 
 def _interval(value: float, half: float, n: int, bounds: tuple[float, float]) -> Estimate:

@@ -15,8 +15,11 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from server.accounts import Session
+from server.deps import SESSION_COOKIE
+from server.flash import take_flash
 from server.summaries import RANGES
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
@@ -35,13 +38,24 @@ LastQuery = Annotated[date | None, Query(description="last local date of a custo
 def render(
     request: Request, name: str, session: Session | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page from its template, with the signed-in user and the session's CSRF token for its forms."""
+    """A page from its template, with the signed-in user, the session's CSRF token for its forms and the
+    session's one-shot message (:mod:`server.flash`), if any."""
     context.update(
         user=session.access if session else None,
         csrf_token=session.csrf_token if session else "",
         range_labels=RANGE_LABELS,
+        flash=_take_flash(request) if session else None,
     )
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _take_flash(request: Request) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    engine: Engine = request.app.state.engine
+    with engine.begin() as conn:
+        return take_flash(conn, token)
 
 
 def sparkline(values: list[float | None], width: int = 120, height: int = 28, low: float = 0, high: float = 100) -> str:

@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 
 from server import InvalidInput, accounts, admin, fleet, pairing, summaries
+from server.accounts import Session
 from server.db import kiosks
-from server.deps import AdminForm, AdminPageSession, EngineDep, LocationId
+from server.deps import SESSION_COOKIE, AdminForm, AdminPageSession, EngineDep, LocationId
+from server.flash import set_flash
 from server.pages import render
 from shared.protocol import SCALES, FollowUp, LocationConfig
 
@@ -27,8 +29,13 @@ _SPAN = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})$")
 
 
 @router.get("", response_class=HTMLResponse)
-def admin_page(request: Request, engine: EngineDep, session: AdminPageSession, error: str | None = None) -> Response:
+def admin_page(request: Request, engine: EngineDep, session: AdminPageSession) -> Response:
     """Locations (with their group and kiosks) and groups, with the forms to add them."""
+    return _admin_view(request, engine, session)
+
+
+def _admin_view(request: Request, engine: Engine, session: Session, error: str | None = None) -> Response:
+    """The admin page; ``error`` is what a rejected form post says (never taken from the URL)."""
     with engine.connect() as conn:
         places = summaries.visible_locations(conn, None)
         groups = accounts.list_groups(conn)
@@ -38,7 +45,7 @@ def admin_page(request: Request, engine: EngineDep, session: AdminPageSession, e
         if not kiosk.revoked:
             counts[kiosk.location_id] = counts.get(kiosk.location_id, 0) + 1
     return render(request, "admin.html", session, places=places, groups=groups, kiosk_counts=counts, error=error,
-                  scales=SCALES)  # fmt: skip
+                  scales=SCALES, status_code=422 if error else 200)  # fmt: skip
 
 
 @router.post("/locations")
@@ -56,9 +63,9 @@ def add_location(
         with engine.begin() as conn:
             location_id = admin.add_location(conn, name=name, timezone=timezone, scale=scale)
             if group_id:
-                accounts.set_location_group(conn, location_id, int(group_id))
-    except (InvalidInput, ValueError) as exc:
-        return admin_page(request, engine, session, error=str(exc))
+                accounts.set_location_group(conn, location_id, _int(group_id, "group"))
+    except InvalidInput as exc:
+        return _admin_view(request, engine, session, error=str(exc))
     return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
 
 
@@ -71,49 +78,106 @@ def add_group(
         with engine.begin() as conn:
             accounts.add_group(conn, name=name)
     except InvalidInput as exc:
-        return admin_page(request, engine, session, error=str(exc))
+        return _admin_view(request, engine, session, error=str(exc))
     return RedirectResponse("/admin", status_code=303)
 
 
 @router.get("/locations/{location_id}", response_class=HTMLResponse)
 def location_settings(
-    request: Request,
-    location_id: LocationId,
-    engine: EngineDep,
-    session: AdminPageSession,
-    error: str | None = None,
-    form: dict[str, Any] | None = None,
-    code: str | None = None,
+    request: Request, location_id: LocationId, engine: EngineDep, session: AdminPageSession
 ) -> Response:
     """A location's kiosk settings form, its kiosks (with revoke) and the pairing-code button.
 
     Raises NotFound for an unknown location.
     """
+    return _settings_view(request, location_id, engine, session)
+
+
+def _settings_view(
+    request: Request,
+    location_id: int,
+    engine: Engine,
+    session: Session,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    code: str | None = None,
+) -> Response:
+    """The settings page: ``error`` and ``form`` re-show a rejected post, ``code`` a pairing code just made (both
+    from the server's own state, never from the URL). Raises NotFound for an unknown location."""
     with engine.connect() as conn:
         place = summaries.visible_locations(conn, frozenset({location_id}))
         config = admin.location_config(conn, location_id)  # raises NotFound first
         kiosk_rows = [k for k in fleet.list_kiosks(conn, location_id=location_id) if not k.revoked]
         groups = accounts.list_groups(conn)
+        old_pin = admin.pin_needs_update(conn, location_id)
     return render(
-        request, "admin_location.html", session, place=place[0], config=config, form=form or _form_of(config),
-        kiosks=kiosk_rows, groups=groups, scales=SCALES, error=error, code=code, status_code=422 if error else 200,
+        request, "admin_location.html", session, place=place[0], config=config, form=form or form_of(config),
+        kiosks=kiosk_rows, groups=groups, scales=SCALES, error=error, code=code, old_pin=old_pin,
+        status_code=422 if error else 200,
     )  # fmt: skip
 
 
 @router.post("/locations/{location_id}/config")
 async def save_settings(request: Request, location_id: LocationId, engine: EngineDep, session: AdminForm) -> Response:
-    """Save the settings form. A value that cannot be used re-shows the form with what was wrong."""
+    """Save the settings form; an unchanged form writes nothing. A value that cannot be used re-shows the form
+    with what was wrong."""
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     try:
         with engine.begin() as conn:
-            current = admin.location_config(conn, location_id)
-            admin.configure_location(conn, location_id, config=config_from_form(current, form))
-            admin.set_location_scale(conn, location_id, _int(form.get("scale", ""), "scale"))
-            group = form.get("group_id", "")
-            accounts.set_location_group(conn, location_id, _int(group, "group") if group else None)
+            changed = _save(conn, location_id, form)
+            message = SAVED if changed else "Nothing changed."
+            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
     except InvalidInput as exc:
-        return location_settings(request, location_id, engine, session, error=str(exc), form=form)
-    return RedirectResponse(f"/admin/locations/{location_id}?saved=1", status_code=303)
+        return _settings_view(request, location_id, engine, session, error=str(exc), form=form)
+    return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
+
+
+SAVED = "Saved. Kiosks pick the change up at their next config check."
+
+
+def _save(conn: Connection, location_id: int, form: dict[str, str]) -> bool:
+    """Store what the settings form changed (config, scale, group); whether anything did.
+
+    Raises InvalidInput naming the field that cannot be used, NotFound for an unknown location.
+    """
+    current = admin.location_config(conn, location_id)
+    place = summaries.find_location(conn, location_id)
+    new = config_from_form(current, form)
+    scale = _int(form.get("scale", ""), "scale")
+    group_text = form.get("group_id", "")
+    group = _int(group_text, "group") if group_text else None
+    changed = False
+    if new != current:
+        admin.configure_location(conn, location_id, config=new)
+        changed = True
+    if scale != place.scale:
+        admin.set_location_scale(conn, location_id, scale)
+        changed = True
+    if group != place.group_id:
+        accounts.set_location_group(conn, location_id, group)
+        changed = True
+    return changed
+
+
+@router.post("/locations/{location_id}/pin")
+def set_pin(
+    request: Request,
+    location_id: LocationId,
+    engine: EngineDep,
+    session: AdminForm,
+    pin: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """Set the kiosks' admin PIN (6-12 digits, stored only as a hash); a PIN that cannot be used is shown back
+    as a message, never the PIN."""
+    try:
+        with engine.begin() as conn:
+            admin.configure_location(conn, location_id, pin=pin.strip())
+            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), "New kiosk PIN set; kiosks use it after their "
+                      "next config check.")  # fmt: skip
+    except InvalidInput as exc:
+        return _settings_view(request, location_id, engine, session, error=str(exc))
+    return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
 
 
 @router.post("/locations/{location_id}/pair-code", response_class=HTMLResponse)
@@ -127,29 +191,37 @@ def new_pair_code(
     """Make a one-time pairing code for a new kiosk and show it once."""
     with engine.begin() as conn:
         code = pairing.create_pair_code(conn, location_id=location_id, kiosk_name=kiosk_name.strip() or None)
-    return location_settings(request, location_id, engine, session, code=code.code)
+    return _settings_view(request, location_id, engine, session, code=code.code)
 
 
 @router.post("/kiosks/{kiosk_id}/revoke")
-def revoke(kiosk_id: str, engine: EngineDep, session: AdminForm) -> Response:
+def revoke(request: Request, kiosk_id: str, engine: EngineDep, session: AdminForm) -> Response:
     """Revoke a kiosk's token (its taps stay; it keeps new ones until paired again)."""
     with engine.begin() as conn:
         location_id = conn.execute(select(kiosks.c.location_id).where(kiosks.c.id == kiosk_id)).scalar()
         admin.revoke_kiosk(conn, kiosk_id)  # raises NotFound for an unknown kiosk
-    return RedirectResponse(f"/admin/locations/{location_id}?revoked={kiosk_id}", status_code=303)
+        message = f"Kiosk {kiosk_id} revoked; it keeps its taps until it is paired again."
+        set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
+    return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
 
 
-def _form_of(config: LocationConfig) -> dict[str, Any]:
-    """The settings form's fields filled from a config."""
+def form_of(config: LocationConfig) -> dict[str, Any]:
+    """The settings form's fields filled from a config. A reason shows ``id: label`` when the default language has
+    a label for it and ``id`` alone otherwise, so that posting the form unchanged stores exactly the same config
+    (:func:`config_from_form`)."""
     followup = config.followup or FollowUp()
     texts = config.texts.get(config.default_language, {})
+
+    def lines(reasons: list[str]) -> str:
+        return "\n".join(f"{r}: {texts[f'reason.{r}']}" if texts.get(f"reason.{r}") else r for r in reasons)
+
     form: dict[str, Any] = {
         "default_language": config.default_language,
         "languages": " ".join(config.texts),
         "thank_you_seconds": config.thank_you_seconds,
         "repeat_press_seconds": config.repeat_press_seconds,
-        "negative_reasons": "\n".join(f"{r}: {texts.get(f'reason.{r}', r)}" for r in followup.negative_reasons),
-        "positive_reasons": "\n".join(f"{r}: {texts.get(f'reason.{r}', r)}" for r in followup.positive_reasons),
+        "negative_reasons": lines(followup.negative_reasons),
+        "positive_reasons": lines(followup.positive_reasons),
         "opening_hours": _hours_text(config.opening_hours),
     }
     for language, values in config.texts.items():
@@ -165,8 +237,12 @@ def _hours_text(hours: Mapping[Any, list[tuple[str, str]]] | None) -> str:
 
 
 def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationConfig:
-    """A new config from the settings form; what the form does not show (other texts, PIN) is kept.
+    """A new config from the settings form; what the form does not show (other texts, PIN, timeouts) is kept.
 
+    The form is a view of the config: posting it unchanged gives back a config equal to ``current``. A text left
+    empty is not set (the kiosk falls back to the default language); a reason line ``id: label`` sets the label in
+    the default language and a bare ``id`` keeps no label there (labels in other languages stay, and so do the
+    labels of reasons taken off the lists, which their history on the dashboard still shows).
     Raises InvalidInput naming the field that cannot be used.
     """
     languages = form.get("languages", "").split() or list(current.texts)
@@ -179,16 +255,17 @@ def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationC
     for language in languages:
         values = dict(current.texts.get(language, {}))
         for key in ("question", "thanks"):
-            if (text := form.get(f"{key}.{language}", "").strip()) or key not in values:
-                values[key] = text or current.texts.get(current.default_language, {}).get(key, "")
+            _set_text(values, key, form.get(f"{key}.{language}", ""))
         texts[language] = values
     for reason_id, label in [*negative, *positive]:
-        texts[default][f"reason.{reason_id}"] = label
-    followup = None
+        _set_text(texts[default], f"reason.{reason_id}", label)
+    followup = current.followup.model_dump() if current.followup else None
     if negative or positive:
-        timeout = current.followup.timeout_seconds if current.followup else FollowUp().timeout_seconds
+        timeout = followup["timeout_seconds"] if followup else FollowUp().timeout_seconds
         followup = {"negative_reasons": [r for r, _ in negative], "positive_reasons": [r for r, _ in positive],
                     "timeout_seconds": timeout}  # fmt: skip
+    elif followup is not None and (followup["negative_reasons"] or followup["positive_reasons"]):
+        followup = None  # both lists emptied: no follow-up question
     values = current.model_dump() | {
         "default_language": default,
         "texts": texts,
@@ -205,14 +282,24 @@ def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationC
         raise InvalidInput(f"{where}: {first['msg']}") from exc
 
 
+def _set_text(values: dict[str, str], key: str, typed: str) -> None:
+    """Set text ``key`` to what was typed (surrounding spaces aside); an empty field removes it. A value equal to
+    the stored one but for surrounding spaces is kept as stored."""
+    typed = typed.strip()
+    if not typed:
+        values.pop(key, None)
+    elif values.get(key, "").strip() != typed:
+        values[key] = typed
+
+
 def _reasons(text: str, what: str) -> list[tuple[str, str]]:
-    """``id: label`` lines. Raises InvalidInput for a line without an id."""
+    """``id: label`` (or bare ``id``) lines as (id, label or ""). Raises InvalidInput for a line without an id."""
     out = []
     for line in filter(None, (line.strip() for line in text.splitlines())):
         reason_id, _, label = line.partition(":")
         if not reason_id.strip():
             raise InvalidInput(f"{what}: each line is 'id: label', e.g. 'queue: Waiting time'")
-        out.append((reason_id.strip(), label.strip() or reason_id.strip()))
+        out.append((reason_id.strip(), label.strip()))
     return out
 
 

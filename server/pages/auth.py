@@ -51,7 +51,8 @@ def login(
 ) -> Response:
     """Check the credentials and start a session; a wrong email or password gets the same answer.
 
-    Raises Forbidden without the form's CSRF cookie, RateLimited after too many attempts from one address.
+    Raises Forbidden without the form's CSRF cookie, RateLimited after too many attempts from one address or
+    on one account (:func:`server.accounts.sign_in`), Busy when too many passwords are being checked at once.
     """
     if not accounts.csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
         raise Forbidden("the sign-in form expired; reload the page and try again")
@@ -59,13 +60,10 @@ def login(
     client = request.client.host if request.client else "unknown"
     if limiter is not None and (retry_after := limiter.hit(client)) is not None:
         raise RateLimited(retry_after, "sign-in attempts")
-    with engine.begin() as conn:
-        user_id = accounts.authenticate(conn, email, password)
-        session = (
-            accounts.start_session(conn, user_id, lifetime=timedelta(hours=settings.session_hours))
-            if user_id is not None
-            else None
-        )
+    session = accounts.sign_in(
+        engine, email, password,
+        checks=request.app.state.password_checks, lifetime=timedelta(hours=settings.session_hours),
+    )  # fmt: skip
     if session is None:
         return render(
             request, "login.html", None, status_code=401, login_csrf=csrf_token, next_url=_safe_next(next),

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from server.admin import kiosk_config
-from server.deps import CurrentKiosk, EngineDep
+from server.deps import CurrentKiosk, EngineDep, SettingsDep
 from server.fleet import record_heartbeat
 from shared.protocol import HeartbeatPing, KioskConfig, Problem
 
@@ -48,7 +48,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
     response_class=Response,
     responses={401: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
 )
-def post_heartbeat(ping: HeartbeatPing, kiosk: CurrentKiosk, engine: EngineDep) -> Response:
-    """An idle kiosk's health: last seen, queue depth, app version, highest seq recorded, quarantined taps, clock."""
-    record_heartbeat(engine, kiosk.kiosk_id, ping)
+def post_heartbeat(ping: HeartbeatPing, kiosk: CurrentKiosk, engine: EngineDep, settings: SettingsDep) -> Response:
+    """An idle kiosk's health: last seen, queue depth, app version, highest seq recorded, quarantined taps, last
+    tap, clock."""
+    record_heartbeat(engine, kiosk.kiosk_id, ping, skew_seconds=settings.clock_skew_seconds)
     return Response(status_code=204)

@@ -15,18 +15,32 @@
   var now = "#1f6fb2", before = "#a9b4c2";
   Chart.defaults.animation = false; // charts appear at once, and screenshots are stable
 
+  var trend = data.trend, band = "rgba(31, 111, 178, 0.15)";
+  var hollow = trend.small.map(function (small) { return small ? "#fff" : now; });
   new Chart(document.getElementById("trend-chart"), {
     type: "line",
     data: {
-      labels: data.trend.labels,
+      labels: trend.labels,
       datasets: [
-        {label: "this period", data: data.trend.now, borderColor: now, backgroundColor: now, spanGaps: true, tension: 0.2},
-        {label: "period before", data: data.trend.before, borderColor: before, backgroundColor: before, borderDash: [4, 3],
-         spanGaps: true, tension: 0.2}
+        {label: "95 % low", data: trend.low, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: false},
+        {label: "95 % interval", data: trend.high, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: "-1",
+         backgroundColor: band},
+        {label: "this period", data: trend.now, borderColor: now, backgroundColor: hollow, pointBorderColor: now,
+         pointRadius: 3, spanGaps: true, tension: 0.2},
+        {label: "compared with", data: trend.before, borderColor: before, backgroundColor: before, borderDash: [4, 3],
+         pointRadius: 0, spanGaps: true, tension: 0.2}
       ]
     },
-    options: {responsive: true, maintainAspectRatio: false, scales: {y: {suggestedMin: 0, suggestedMax: 100}},
-              plugins: {legend: {position: "bottom"}}}
+    options: {
+      responsive: true, maintainAspectRatio: false,
+      scales: {y: {suggestedMin: trend.nps ? -100 : 0, suggestedMax: 100}},
+      plugins: {
+        legend: {position: "bottom", labels: {filter: function (item) { return item.text !== "95 % low"; }}},
+        tooltip: {callbacks: {afterLabel: function (ctx) {
+          return ctx.datasetIndex === 2 ? "n = " + trend.n[ctx.dataIndex] + (trend.small[ctx.dataIndex] ? " (few)" : "") : "";
+        }}}
+      }
+    }
   });
 
   new Chart(document.getElementById("faces-chart"), {

@@ -55,6 +55,7 @@ class Taps:
     count: int = 1
     followup: str | None = None
     comment: str | None = None
+    repeat: bool = False  # stored flagged "repeat": left out of every figure, counted as filtered
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ KATHMANDU = Place("B", "Kathmandu Shop", "Asia/Kathmandu", 3, "Oslo Airport", {"
 ))  # fmt: skip
 NEW_YORK = Place("C", "New York Gate", "America/New_York", 4, "Manhattan", {"c1": "Door", "c9": "Lane 9"}, (
     Taps("c1", 0, 12, 4, 2), Taps("c1", 0, 12, 1), Taps("c1", 1, 12, 3), Taps("c1", 1, 12, 2),
+    Taps("c1", 1, 12, 1, 2, repeat=True),  # two presses right after the 2★: repeats
 ))  # fmt: skip
 PLACES = (OSLO, KATHMANDU, NEW_YORK)
 REASON_LABELS = {"queue": "Waiting time", "rude": "Unfriendly staff", "staff": "Friendly staff"}
@@ -126,9 +128,11 @@ class Seeded:
 
 
 def counts(runs: list[Taps]) -> Counter[int]:
+    """Counted taps per score (repeat presses left out)."""
     out: Counter[int] = Counter()
     for run in runs:
-        out[run.score] += run.count
+        if not run.repeat:
+            out[run.score] += run.count
     return out
 
 
@@ -245,9 +249,13 @@ def post_taps(seeded: Seeded, place: Place, kiosk: str) -> None:
         at = datetime(day.year, day.month, day.day, run.hour, tzinfo=zone).astimezone(UTC)
         for _ in range(run.count):
             taps.append(Tap(id=uuid.uuid4(), seq=len(taps) + 1, scale=place.scale, score=run.score, tapped_at=at,
-                            mono_ns=len(taps), boot_id=boot, followup=run.followup, comment=run.comment))  # fmt: skip
+                            mono_ns=len(taps), boot_id=boot, followup=run.followup, comment=run.comment,
+                            flags=["repeat"] if run.repeat else []))  # fmt: skip
+    # a1 holds HEARTBEAT.queue_depth taps more than it sends; its heartbeat counts the batch's taps too.
+    held = HEARTBEAT.model_copy(update={"queue_depth": len(taps) + HEARTBEAT.queue_depth,
+                                        "last_tap_at": max(tap.tapped_at for tap in taps)})  # fmt: skip
     batch = TapBatch(sent_at=datetime.now(UTC), boot_id=boot, mono_ns=10**12, taps=taps,
-                     heartbeat=HEARTBEAT if kiosk == "a1" else None)  # fmt: skip
+                     heartbeat=held if kiosk == "a1" else None)  # fmt: skip
     response = httpx.post(
         f"{seeded.url}/api/v1/taps", content=batch.model_dump_json(), timeout=30,
         headers={"Authorization": f"Bearer {seeded.tokens[kiosk]}", "Content-Type": "application/json"},
@@ -469,19 +477,23 @@ def test_location_page_shows_kpis_faces_heatmap_reasons_comments_kiosks_and_char
     assert {(w, h): n for w, h, n in cells if n} == dict(heat)
     assert heat[seeded.today["A"].weekday(), 8] == 4  # Gate 2's four early taps today
 
-    reasons = Counter()
+    # A reason is on the side of the face tapped: 1-2 negative, 3 neutral, 4-5 positive (5 faces).
+    reasons: Counter[tuple[str, str]] = Counter()
     for run in seeded.taps_between(OSLO, first, last):
         if run.followup:
-            reasons[run.followup] += run.count
+            side = "negative" if run.score <= 2 else "neutral" if run.score == 3 else "positive"
+            reasons[side, run.followup] += run.count
     shown = admin.locator("#reasons tr").evaluate_all("""rows => rows.map(r => [r.querySelector('th').firstChild
         .textContent.trim(), r.className, ...[...r.querySelectorAll('td.num')].map(td => td.innerText.trim())])""")
-    negative_total = reasons["queue"] + reasons["rude"]
+    sides = {side: sum(n for (s, _), n in reasons.items() if s == side) for side in ("negative", "neutral", "positive")}
     assert shown == [
-        [REASON_LABELS["queue"], "negative", str(reasons["queue"]), share(reasons["queue"], negative_total)],
-        [REASON_LABELS["rude"], "negative", str(reasons["rude"]), share(reasons["rude"], negative_total)],
-        [REASON_LABELS["staff"], "positive", str(reasons["staff"]), share(reasons["staff"], reasons["staff"])],
+        [REASON_LABELS[reason], side, str(n), share(n, sides[side]) + " few"]  # under 30 picks on each side
+        for side in ("negative", "neutral", "positive")
+        for (s, reason), n in sorted(reasons.items(), key=lambda item: (-item[1], item[0][1]))
+        if s == side
     ]
-    assert (reasons["queue"], reasons["rude"], reasons["staff"]) == (2, 1, 4)
+    assert reasons == {("negative", "queue"): 1, ("neutral", "queue"): 1, ("neutral", "rude"): 1,
+                       ("positive", "staff"): 4}  # fmt: skip
 
     comments = texts(admin, "#comments li q")
     assert comments == [XSS, "Lovely staff"]  # newest first; the markup is shown as text
@@ -507,12 +519,15 @@ def test_location_page_shows_kpis_faces_heatmap_reasons_comments_kiosks_and_char
     trend = admin.evaluate("Chart.getChart(document.getElementById('trend-chart')).data")
     days = [first + timedelta(days=i) for i in range(7)]
     assert trend["labels"] == [day.isoformat() for day in days]
-    for dataset, shift in zip(trend["datasets"], (0, 7), strict=True):
+    datasets = {dataset["label"]: dataset["data"] for dataset in trend["datasets"]}
+    for label, shift in (("this period", 0), ("compared with", 7)):
         want = [happy_index(counts(seeded.taps_between(OSLO, d - timedelta(shift), d - timedelta(shift))), 5)
                 for d in days]  # fmt: skip
-        assert [None if v is None else round(v, 6) for v in dataset["data"]] == [
+        assert [None if v is None else round(v, 6) for v in datasets[label]] == [
             None if v is None else round(v, 6) for v in want
         ]
+    band = zip(datasets["95 % low"], datasets["this period"], datasets["95 % interval"], strict=True)
+    assert all(low <= value <= high for low, value, high in band if value is not None)
     screenshot(admin, "location")
 
     admin.goto(f"/locations/{seeded.ids['A']}?range=today")
@@ -520,6 +535,36 @@ def test_location_page_shows_kpis_faces_heatmap_reasons_comments_kiosks_and_char
     admin.goto(f"/locations/{seeded.ids['C']}?range=7d")
     assert texts(admin, "#kpi-responses p.big") == ["5"]
     assert "only 5 in this period" in admin.inner_text("#few-responses")
+
+
+def test_a_manager_sees_what_the_repeat_filter_did_and_replays_another_interval(admin: Page, seeded: Seeded) -> None:
+    first, last = seeded.last_days(NEW_YORK, 7)
+    runs = seeded.taps_between(NEW_YORK, first, last)
+    repeats = sum(run.count for run in runs if run.repeat)
+    stored = expected(seeded, NEW_YORK, first, last)
+    admin.goto(f"/locations/{seeded.ids['C']}?range=7d")
+    assert texts(admin, "#filtered-count") == [f"{repeats} presses filtered (repeat within 5 s)"]
+    assert texts(admin, "#kpi-responses p.big") == [str(stored.responses)]
+
+    admin.fill("#filtered input[name=what_if]", "0")
+    click_and_load(admin, "#filtered button[type=submit]")
+
+    # with no interval the two repeats count too: 4, 4, 1, 3, 2, 1, 1 on four faces
+    every = Counter()
+    for run in runs:
+        every[run.score] += run.count
+    replayed = Expected(every, Counter(), NEW_YORK.scale)
+    assert "what_if=0" in admin.url and admin.locator("#what-if").count() == 1
+    assert texts(admin, "#filtered-count") == ["0 presses filtered"]
+    assert texts(admin, "#kpi-responses p.big") == [str(replayed.responses)] == [str(stored.responses + repeats)]
+    assert texts(admin, "#kpi-index p.big") == [num(replayed.index)]
+    screenshot(admin, "location-what-if")
+
+    admin.select_option("#trend-view select[name=granularity]", "week")
+    click_and_load(admin, "#trend-view button[type=submit]")
+    assert "granularity=week" in admin.url and "what_if=0" in admin.url  # the replay is kept
+    assert texts(admin, "#kpi-responses p.big") == [str(replayed.responses)]
+    assert admin.locator("h2:text-is('Weekly trend')").count() == 1
 
 
 def test_manager_sees_only_their_groups_locations_and_gets_403_elsewhere(
@@ -601,8 +646,8 @@ def test_admin_settings_reach_the_kiosk_pairing_shows_a_code_and_revoking_locks_
     admin.fill("#settings textarea[name=positive_reasons]", "help: Helpful staff")
     admin.fill("#settings input[name=thank_you_seconds]", "5")
     click_and_load(admin, "#settings button[type=submit]")
-    assert admin.url.endswith("?saved=1")
-    assert texts(admin, "p.ok") == ["Saved. Kiosks pick the change up at their next config check."]
+    assert admin.url.endswith(f"/admin/locations/{seeded.ids['B']}")
+    assert texts(admin, "#flash") == ["Saved. Kiosks pick the change up at their next config check."]
 
     after = kiosk_config(seeded, seeded.tokens["b1"], before.headers["ETag"])
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
@@ -628,7 +673,7 @@ def test_admin_settings_reach_the_kiosk_pairing_shows_a_code_and_revoking_locks_
     assert "Lane 3" in admin.inner_text(f"#kiosk-list li:has(small:text-is('{kiosk_id}'))")
     admin.once("dialog", lambda dialog: dialog.accept())  # "Revoke this kiosk?"
     click_and_load(admin, f"#kiosk-list li:has(small:text-is('{kiosk_id}')) button")
-    assert kiosk_id in admin.inner_text("p.ok")
+    assert kiosk_id in admin.inner_text("#flash")
     assert kiosk_id not in admin.inner_text("#kiosk-list")
     assert kiosk_config(seeded, token).status_code == 401
     assert kiosk_config(seeded, seeded.tokens["b1"]).status_code == 200
@@ -644,15 +689,16 @@ def test_fleet_shows_silent_kiosks_offline_and_syncing_ones_online_with_their_he
         row = admin.locator(f'tr[data-kiosk="{seeded.kiosk_ids[kiosk]}"]')
         return str(row.get_attribute("class")), [text.strip() for text in row.locator("td").all_inner_texts()]
 
-    # cells: kiosk, location, status, last seen, last sync, queue, version, clock offset, missing taps
+    # cells: kiosk, location, status, last seen, last sync, last tap, queue, version, clock offset, missing taps
     status, silent = cells("c9")
-    assert status == "offline" and silent[1:7] == [NEW_YORK.name, "offline", "never", "never", "–", "–"]
+    assert status == "offline" and silent[1:8] == [NEW_YORK.name, "offline", "never", "never", "never", "–", "–"]
     status, synced = cells("a1")
     assert status == "online" and synced[1:3] == [OSLO.name, "online"]
-    assert synced[3].endswith(" ago") and synced[5:7] == [str(HEARTBEAT.queue_depth), HEARTBEAT.app_version]
-    assert synced[8] == "0"
+    assert synced[3].endswith(" ago") and synced[6:8] == [str(HEARTBEAT.queue_depth), HEARTBEAT.app_version]
+    assert synced[5].endswith(" ago")  # the last tap its heartbeat reported
+    assert synced[9] == "0"
     status, no_heartbeat = cells("a2")
-    assert status == "online" and no_heartbeat[5:7] == ["–", "–"]
+    assert status == "online" and no_heartbeat[5:8] == ["never", "–", "–"]
     rows = admin.locator("#fleet tbody tr").evaluate_all("rows => rows.map(r => r.className)")
     assert rows == sorted(rows, key=lambda c: c != "offline")  # offline kiosks first
 

@@ -77,7 +77,7 @@ def test_pair_code_prints_eight_digits_valid_for_fifteen_minutes_stored_only_has
         (["kiosk", "pair-code"], "Missing option '--location'"),
         (["kiosk", "revoke", "nope"], "kiosk nope does not exist"),
         (["location", "configure", "42"], "location 42 does not exist"),
-        (["location", "configure", "1", "--pin", "12"], "pin: a PIN is 4 to 12 digits"),
+        (["location", "configure", "1", "--pin", "12"], "pin: a PIN is 6 to 12 digits"),
         (["location", "configure", "1", "--file", "/nonexistent/config.json"], "cannot read /nonexistent/config.json"),
     ],
 )

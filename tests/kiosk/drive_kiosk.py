@@ -28,8 +28,8 @@ from kiosk.clockscript import ClockScript
 
 WATCHDOG_SECONDS = 100
 THANKS = 0.3  # thank_you_seconds in the scenarios
-PIN = "2468"
-FAST_PIN_HASH = "pbkdf2_sha256$1000$00112233445566778899aabbccddeeff$"  # completed in main()
+PIN = "246813"
+FAST_PIN_HASH = "scrypt$1024$8$1$00112233445566778899aabbccddeeff$"  # completed in main()
 
 Steps = Iterator[float]
 
@@ -629,7 +629,7 @@ def main() -> None:
     from shared.pins import hash_pin
 
     global FAST_PIN_HASH
-    FAST_PIN_HASH = hash_pin(PIN, iterations=1000)
+    FAST_PIN_HASH = hash_pin(PIN, n=2**10)  # cheap scrypt
     fake: FakeServer | None = None
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.server:

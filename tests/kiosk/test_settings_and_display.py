@@ -73,7 +73,7 @@ def test_kiosk_library_modules_do_not_import_kivy() -> None:
 def test_admin_pin_is_read_from_the_environment_and_kept_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     from kiosk.settings import KioskSettings
 
-    monkeypatch.setenv("SMILEPOST_KIOSK_ADMIN_PIN", "2468")
+    monkeypatch.setenv("SMILEPOST_KIOSK_ADMIN_PIN", "246813")
     settings = KioskSettings()
-    assert settings.admin_pin is not None and settings.admin_pin.get_secret_value() == "2468"
-    assert "2468" not in repr(settings)
+    assert settings.admin_pin is not None and settings.admin_pin.get_secret_value() == "246813"
+    assert "246813" not in repr(settings)

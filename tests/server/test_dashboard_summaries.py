@@ -162,8 +162,11 @@ def test_location_detail_splits_by_kiosk_reasons_and_hour_in_local_time(engine, 
     assert split[lane1.kiosk_id].responses == 6 and split[lane2.kiosk_id].responses == 4
     assert split[lane2.kiosk_id].happy_index.value == 75.0
     reasons = {r.reason_id: (r.label, r.side, r.share.k, r.share.n) for r in detail.reasons}
-    assert reasons == {"queue": ("Waiting time", "negative", 3, 4), "staff": ("staff", "negative", 1, 4),
-                       "fast": ("fast", "positive", 2, 2)}  # fmt: skip
+    assert reasons == {
+        "queue": ("Waiting time", "negative", 3, 4),
+        "staff": ("Staff", "negative", 1, 4),
+        "fast": ("Fast", "positive", 2, 2),
+    }  # no label: the id made readable, as the kiosk shows it
     monday = TODAY.weekday()
     assert detail.heatmap[monday][15].responses == 6  # 10:00 UTC -> 15:45 Kathmandu
     assert detail.heatmap[monday][8].responses == 4  # 03:00 UTC -> 08:45
@@ -179,7 +182,7 @@ def test_location_detail_trend_pairs_each_day_with_the_same_day_of_the_period_be
         detail = summaries.location_detail(conn, location, "7d", now=NOW)
 
     assert [p.start for p in detail.trend] == [TODAY - timedelta(days=6 - i) for i in range(7)]
-    assert detail.trend[-1].now.value == 100.0 and detail.trend[-1].before.value == 0.0
+    assert detail.trend[-1].now.headline.value == 100.0 and detail.trend[-1].before.headline.value == 0.0
     assert not detail.weekly
 
 

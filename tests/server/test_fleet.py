@@ -26,7 +26,8 @@ def iso(moment: datetime) -> str:
 
 
 def _kiosks_at_0002() -> Table:
-    return Table("kiosks", MetaData(), *(Column(c.name, c.type) for c in kiosks.c if c.name not in NEW_IN_0003))
+    later = NEW_IN_0003 | {"last_tap_at"}  # 0005
+    return Table("kiosks", MetaData(), *(Column(c.name, c.type) for c in kiosks.c if c.name not in later))
 
 
 # --- the arithmetic ------------------------------------------------------------------------------
@@ -113,10 +114,12 @@ def test_duplicates_and_conflicts_never_move_the_counts(send, tap, kiosk, fleet)
 
 
 def test_queued_taps_are_not_missing_but_unsent_ones_the_kiosk_no_longer_holds_are(send, tap, kiosk, fleet):
-    send([tap(seq=seq) for seq in range(1, 11)], heartbeat={"queue_depth": 5, "app_version": "2.0", "last_seq": 15})
+    # The kiosk holds 15 taps and sends the oldest 10: its heartbeat counts all 15 as queued.
+    send([tap(seq=seq) for seq in range(1, 11)], heartbeat={"queue_depth": 15, "app_version": "2.0", "last_seq": 15})
     assert _counts(fleet()[kiosk.kiosk_id]) == {
         "received": 10, "max_seq": 10, "reported_seq": 15, "quarantined": 0, "missing": 0,
     }  # fmt: skip
+    assert fleet()[kiosk.kiosk_id]["queue_depth"] == 5
 
     send([], heartbeat={"queue_depth": 3, "app_version": "2.0", "last_seq": 15, "quarantined": 1})
 
@@ -260,7 +263,8 @@ def test_fleet_lists_every_kiosk_with_its_health_revoked_ones_too(
     )
     assert set(never) == {
         "kiosk_id", "name", "location_id", "last_seen_at", "last_sync_at", "queue_depth", "app_version",
-        "clock_offset_seconds", "received", "max_seq", "reported_seq", "quarantined", "missing", "revoked",
+        "clock_offset_seconds", "received", "max_seq", "reported_seq", "quarantined", "last_tap_at", "missing",
+        "revoked",
     }  # fmt: skip
     assert list(fleet(location_id=kathmandu)) == [second.kiosk_id]
 
@@ -315,3 +319,39 @@ def test_upgrading_to_0003_counts_the_taps_already_stored(empty_database_url, tm
     assert [(e["received"], e["max_seq"], e["missing"]) for e in listed] == [(48, 50, 2)]
     app.state.engine.dispose()
     engine.dispose()
+
+
+def test_a_kiosk_that_delivered_everything_shows_an_empty_queue_at_once(send, tap, kiosk, fleet):
+    # The kiosk's heartbeat rides on the batch and counts the batch's own taps as queued (they are, until the
+    # answer comes); after the acknowledged sync it holds nothing, and the fleet says so without another request.
+    taps = [tap(seq=seq) for seq in range(1, 8)]
+    send(taps, heartbeat={"queue_depth": 7, "app_version": "2.0", "last_seq": 7})
+
+    entry = fleet()[kiosk.kiosk_id]
+    assert (entry["queue_depth"], entry["missing"]) == (0, 0)
+
+    send(taps[:3], heartbeat={"queue_depth": 5, "app_version": "2.0", "last_seq": 9})  # a retry, 2 newer held back
+    entry = fleet()[kiosk.kiosk_id]
+    assert (entry["queue_depth"], entry["received"], entry["missing"]) == (2, 7, 0)
+
+
+def test_the_last_tap_a_heartbeat_reports_is_stored_and_listed(send, client, kiosk, fleet):
+    send([], heartbeat={"queue_depth": 0, "app_version": "2.0", "last_tap_at": "2026-11-22T09:58:00Z"})
+    assert fleet()[kiosk.kiosk_id]["last_tap_at"] == "2026-11-22T09:58:00Z"
+
+    response = client.post(
+        "/api/v1/kiosk/heartbeat",
+        json=_ping(last_tap_at="2026-11-22T10:30:00+01:00"),
+        headers={"Authorization": f"Bearer {kiosk.token}"},
+    )
+    assert response.status_code == 204
+    assert fleet()[kiosk.kiosk_id]["last_tap_at"] == "2026-11-22T09:30:00Z"
+
+
+def test_the_last_tap_of_a_kiosk_whose_clock_is_off_is_shown_on_the_servers_clock(send, kiosk, fleet):
+    kiosk_clock = datetime.now(UTC) - timedelta(days=400)  # a kiosk that lost its clock
+    send([], sent_at=iso(kiosk_clock), heartbeat={
+        "queue_depth": 0, "app_version": "2.0", "last_tap_at": iso(kiosk_clock - timedelta(minutes=5))})  # fmt: skip
+
+    last_tap = datetime.fromisoformat(fleet()[kiosk.kiosk_id]["last_tap_at"])
+    assert abs(last_tap - (datetime.now(UTC) - timedelta(minutes=5))) < timedelta(seconds=30)

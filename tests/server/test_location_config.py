@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from server import InvalidInput, admin
+from server import InvalidInput, NotFound, admin
 from server.db import locations
 from shared.pins import hash_pin, verify_pin
 from shared.protocol import LocationConfig
 
-PIN_HASH = hash_pin("2468", salt=bytes(16), iterations=1000)
+PIN_HASH = hash_pin("246813", salt=bytes(16), n=2**10)  # cheap scrypt parameters, for speed
+# The old format (PBKDF2, 4-digit PINs), as stored before scrypt: still accepted and served.
+OLD_PIN_HASH = f"pbkdf2_sha256$1000${'00' * 16}${hashlib.pbkdf2_hmac('sha256', b'2468', bytes(16), 1000).hex()}"
 
 CONFIG: dict[str, Any] = {
     "question_id": "security",
@@ -152,7 +155,26 @@ def test_a_pin_hash_is_shown_as_set_and_served_to_kiosks_in_full(put_config, get
     assert put.json()["admin_pin_hash"] == "set"
     assert get_config(location).json()["admin_pin_hash"] == "set"
     served = kiosk_get().json()["admin_pin_hash"]
-    assert served == PIN_HASH and verify_pin("2468", served)
+    assert served == PIN_HASH and verify_pin("246813", served)
+
+
+def test_an_old_pbkdf2_pin_hash_is_still_accepted_and_round_trips(put_config, get_config, location, kiosk_get):
+    put_config(location, {**CONFIG, "admin_pin_hash": OLD_PIN_HASH})
+
+    again = put_config(location, {**get_config(location).json(), "thank_you_seconds": 4.0})
+
+    assert (again.status_code, again.json()["admin_pin_hash"]) == (200, "set")
+    served = kiosk_get().json()["admin_pin_hash"]
+    assert served == OLD_PIN_HASH and verify_pin("2468", served)
+
+
+def test_a_new_pin_hash_put_back_as_set_round_trips(put_config, get_config, location, kiosk_get):
+    put_config(location, {**CONFIG, "admin_pin_hash": PIN_HASH})
+
+    again = put_config(location, get_config(location).json())
+
+    assert (again.status_code, again.json()) == (200, {**CONFIG, "admin_pin_hash": "set"})
+    assert kiosk_get().json()["admin_pin_hash"] == PIN_HASH
 
 
 @pytest.mark.parametrize(("sent", "kept"), [("set", PIN_HASH), (None, None)], ids=["set-keeps", "null-clears"])
@@ -169,7 +191,20 @@ def test_set_without_a_stored_pin_stays_unset(put_config, location):
     assert put_config(location, {**CONFIG, "admin_pin_hash": "set"}).json()["admin_pin_hash"] is None
 
 
-@pytest.mark.parametrize("bad", ["2468", "pbkdf2_sha256$200000$00$zz", PIN_HASH.replace("$1000$", "$99999999$")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2468",
+        "pbkdf2_sha256$200000$00$zz",
+        OLD_PIN_HASH.replace("$1000$", "$99999999$"),
+        OLD_PIN_HASH.replace("$1000$", "$2000000$"),  # the form's digits, but more than a kiosk computes
+        PIN_HASH.replace("scrypt$1024$", f"scrypt${2**20}$"),  # 1 GiB per check
+        PIN_HASH.replace("scrypt$1024$8$", "scrypt$65536$16$"),  # 128 MiB: the form's digits, over the bound
+        PIN_HASH.replace("scrypt$1024$", "scrypt$1000$"),  # not a power of two
+        PIN_HASH + "\n",
+    ],
+    ids=["pin", "hex", "iterations-8-digits", "iterations-over-bound", "n-1GiB", "r16-128MiB", "n-1000", "newline"],
+)
 def test_a_pin_hash_not_made_by_hash_pin_is_refused(put_config, location, bad):
     response = put_config(location, {**CONFIG, "admin_pin_hash": bad})
 
@@ -194,15 +229,53 @@ def test_configure_location_with_only_a_pin_keeps_the_rest(engine, put_config, l
     put_config(location, CONFIG)
 
     with engine.begin() as conn:
-        shown = admin.configure_location(conn, location, pin="1357")
+        shown = admin.configure_location(conn, location, pin="135799")
 
     assert shown.model_dump(mode="json") == {**CONFIG, "admin_pin_hash": "set"}
 
 
-@pytest.mark.parametrize("pin", ["12", "12ab", "1234567890123"])
-def test_a_malformed_pin_is_invalid_input(engine, location, pin):
-    with engine.begin() as conn, pytest.raises(InvalidInput, match="^pin: a PIN is 4 to 12 digits$"):
+@pytest.mark.parametrize("pin", ["12", "1357", "13579", "12ab56", "1234567890123"])
+def test_a_malformed_or_short_pin_is_invalid_input(engine, location, pin):
+    with engine.begin() as conn, pytest.raises(InvalidInput, match="^pin: a PIN is 6 to 12 digits$"):
         admin.configure_location(conn, location, pin=pin)
+
+
+@pytest.mark.parametrize(
+    ("pin_hash", "expected"),
+    [(None, False), (OLD_PIN_HASH, True), (PIN_HASH, True)],
+    ids=["no-pin", "old-pbkdf2", "weak-scrypt"],
+)
+def test_pin_needs_update_for_an_old_or_weak_hash(engine, put_config, location, pin_hash, expected):
+    put_config(location, {**CONFIG, "admin_pin_hash": pin_hash})
+
+    with engine.connect() as conn:
+        assert admin.pin_needs_update(conn, location) is expected
+
+
+def test_a_pin_set_now_needs_no_update(engine, put_config, location):
+    put_config(location, {**CONFIG, "admin_pin_hash": OLD_PIN_HASH})
+
+    with engine.begin() as conn:
+        admin.configure_location(conn, location, pin="80417253")
+        assert admin.pin_needs_update(conn, location) is False
+
+
+def test_a_stored_hash_kiosks_now_refuse_is_kept_by_set_and_needs_update(engine, put_config, location):
+    too_slow = OLD_PIN_HASH.replace("$1000$", "$2000000$")  # the old form allowed it; kiosks now stop at 1,000,000
+    stored = LocationConfig.model_validate({**CONFIG, "admin_pin_hash": too_slow}).model_dump_json()
+    with engine.begin() as conn:
+        conn.execute(locations.update().where(locations.c.id == location).values(config=stored))
+
+    put = put_config(location, {**CONFIG, "thank_you_seconds": 4.0, "admin_pin_hash": "set"})
+
+    assert (put.status_code, put.json()["admin_pin_hash"]) == (200, "set")
+    with engine.connect() as conn:
+        assert admin.pin_needs_update(conn, location) is True
+
+
+def test_pin_needs_update_of_an_unknown_location_is_not_found(engine):
+    with engine.connect() as conn, pytest.raises(NotFound, match="location 999 does not exist"):
+        admin.pin_needs_update(conn, 999)
 
 
 # --- kiosks get it -----------------------------------------------------------------------------
