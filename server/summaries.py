@@ -328,7 +328,10 @@ def _rows_by(
 
 def _overview_row(place: _Location, days: dict[date | None, Rows], before: Rows) -> OverviewRow:
     dated = {day: rows for day, rows in days.items() if day is not None}
-    trend = [_headline(rows) for _, rows in _buckets(place.period, dated)]
+    trend = [
+        _headline([row for day in _dates(bucket) for row in dated.get(day, [])])
+        for bucket in buckets(place.period, default_granularity(place.period))
+    ]
     return OverviewRow(
         location_id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group,
         period=place.period, now=Scores.of([row for rows in dated.values() for row in rows], place.scale),
@@ -353,20 +356,6 @@ def _ranked(rows: list[OverviewRow]) -> list[OverviewRow]:
     order = sorted(ranked, key=lambda location_id: -ranked[location_id])
     position = {location_id: i + 1 for i, location_id in enumerate(order)}
     return [replace(row, ranking=ranked.get(row.location_id), rank=position.get(row.location_id)) for row in rows]
-
-
-def _buckets(
-    period: Period, days: dict[date, list[tuple[int, int, int]]]
-) -> list[tuple[date, list[tuple[int, int, int]]]]:
-    """The period's rows per day, or per ISO week (Monday first) when it is longer than WEEKLY_AFTER_DAYS."""
-    weekly = period.days > WEEKLY_AFTER_DAYS
-    buckets: dict[date, list[tuple[int, int, int]]] = {}
-    day = period.start
-    while day < period.end:
-        key = day - timedelta(days=day.weekday()) if weekly else day
-        buckets.setdefault(max(key, period.start), []).extend(days.get(day, []))
-        day += timedelta(days=1)
-    return list(buckets.items())
 
 
 # --- Where a location's counts come from: the rollups, or a replay of its stored presses (what-if) ----------
@@ -509,14 +498,14 @@ def replay(conn: Connection, place: _Location, span: Period, interval: float) ->
         previous = (kiosk_id, at)
         if day < span.start:
             continue
-        kept = [flag for flag in flags.split(",") if flag and flag != "repeat"]
-        why = next((why for why in scores.FILTERED if why in kept), None)
+        stored = flags.split(",")  # the stored repeat flag is replaced by the replay's; other reasons stay
+        why = next((why for why in scores.FILTERED if why != "repeat" and why in stored), None)
         if why is None and scores.is_repeat(since, interval):
             why = "repeat"
         if why is not None:
             counts.filtered[day, kiosk_id, why] += 1
             continue
-        asked = "repeat" not in flags.split(",")
+        asked = "repeat" not in stored  # a stored repeat was never asked why
         counts.daily[day, kiosk_id, scale, score, (followup or "") if asked else ""] += 1
         counts.hourly[day, hour, scale, score] += 1
     return counts
@@ -571,7 +560,6 @@ def compared(span: Period, compare: str, whole: Period) -> Period:
     except (OverflowError, ValueError) as exc:
         raise InvalidInput(f"there is no {compare} period to compare {whole.start} – {whole.last} with") from exc
     raise InvalidInput(f"compare must be one of {', '.join(COMPARES)}, got {compare!r}")
-
 
 
 def _year_before(day: date, *, first: bool = False) -> date:

@@ -112,7 +112,7 @@ def _settings_view(
         groups = accounts.list_groups(conn)
         old_pin = admin.pin_needs_update(conn, location_id)
     return render(
-        request, "admin_location.html", session, place=place[0], config=config, form=form or form_of(config),
+        request, "admin_location.html", session, place=place[0], config=config, form=form or _form_of(config),
         kiosks=kiosk_rows, groups=groups, scales=SCALES, error=error, code=code, old_pin=old_pin,
         status_code=422 if error else 200,
     )  # fmt: skip
@@ -205,7 +205,7 @@ def revoke(request: Request, kiosk_id: str, engine: EngineDep, session: AdminFor
     return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
 
 
-def form_of(config: LocationConfig) -> dict[str, Any]:
+def _form_of(config: LocationConfig) -> dict[str, Any]:
     """The settings form's fields filled from a config. A reason shows ``id: label`` when the default language has
     a label for it and ``id`` alone otherwise, so that posting the form unchanged stores exactly the same config
     (:func:`config_from_form`)."""
