@@ -26,9 +26,15 @@ KIOSK_LIMIT_MS = 500.0
 OLD_ITERATIONS = 200_000
 
 
+LINES: list[str] = []  # this run's result lines, for `python -m benchmarks` to gather with the others
+
+
 def report(line: str, *, met: bool | None = None) -> None:
-    """Print one result line, with its verdict against the target (as benchmarks._common does)."""
-    print(line + ("" if met is None else ("  [target met]" if met else "  [target MISSED]")), flush=True)
+    """Print one result line with its verdict against the target, as benchmarks._common does (which this module
+    does not import: it needs the server's packages, and this benchmark must also run on a kiosk)."""
+    line += "" if met is None else ("  [target met]" if met else "  [target MISSED]")
+    LINES.append(line)
+    print(line, flush=True)
 
 
 def old_hash(pin: str) -> str:
