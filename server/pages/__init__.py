@@ -85,7 +85,13 @@ def _signed(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:+.{digits}f}"
 
 
+def _seconds(value: float) -> str:
+    """A number of seconds as people write it: 5, 2.5."""
+    return f"{value:g}"
+
+
 templates.env.filters["num"] = _number
+templates.env.filters["seconds"] = _seconds
 templates.env.filters["signed"] = _signed
 templates.env.globals["sparkline"] = sparkline
 templates.env.globals["heat_colour"] = heat_colour
