@@ -5,22 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
 from server import admin
 from server.admin import hash_secret
 from server.db import kiosks, make_engine, upgrade
-from tests.server.pg_cluster import free_port, fresh_database, running_cluster
+from tests.support.live import launch_server
+from tests.support.pg_cluster import fresh_database, running_cluster
 
-SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
 RESULTS: list[str] = []
 
 
@@ -28,34 +23,18 @@ RESULTS: list[str] = []
 def server(database_url: str, log_path: Path, *, workers: int = 1, **env: str) -> Iterator[str]:
     """`smilepost server [--workers N]` on a free loopback port (the way users run it), stopped afterwards;
     yields its URL."""
-    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SMILEPOST_")}
     # The per-kiosk rate limit protects a real fleet; a benchmark that drives one token flat out would
     # measure the limiter, so it is off here.
     environ.update(
         SMILEPOST_DATABASE_URL=database_url, SMILEPOST_LOG_LEVEL="warning", SMILEPOST_KIOSK_RATE_LIMIT="0", **env
     )
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            env=environ, stdout=log, stderr=log,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    log_path.unlink(missing_ok=True)
+    server = launch_server(environ, log_path, "--workers", str(workers), timeout=60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 @contextmanager

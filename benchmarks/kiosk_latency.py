@@ -1,4 +1,4 @@
-"""Kiosk latency benchmark (not a test; run by hand): ``.venv/bin/python benchmarks/kiosk_latency.py``.
+"""Kiosk latency benchmark (not a test; run by hand): ``.venv/bin/python -m benchmarks.kiosk_latency``.
 
 Prints, all measured in this one run on this machine:
 
@@ -11,7 +11,7 @@ Prints, all measured in this one run on this machine:
 3. **idle CPU % and RSS** of the running app over ``--idle-seconds`` (the attract screen appears after
    ``attract_after_seconds`` = 30 s, as on a real kiosk), from ``/proc/self`` (no psutil needed).
 
-Run it on a real display, or under Xvfb (``xvfb-run -s "-screen 0 1280x800x24" python benchmarks/...``),
+Run it on a real display, or under Xvfb (``xvfb-run -s "-screen 0 1280x800x24" python -m benchmarks.kiosk_latency``),
 for figures that mean something: SDL's *offscreen* driver on Mesa/EGL grows the process by ~1 MiB per
 redrawn frame (a bare Kivy app with one changing colour does it too; under Xvfb/GLX the same app stays
 flat), so with no display the RSS and idle-CPU figures measure that driver, not the kiosk.
@@ -32,10 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from kiosk.clockscript import ClockScript  # noqa: E402  (after the path is set)
+from kiosk.clockscript import ClockScript
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium, require_chromium
-from live import Cli, LiveServer, start_server
 from playwright.sync_api import Browser
+
+from tests.support.browser import chromium, require_chromium
+from tests.support.live import Cli, LiveServer, start_server
 
 
 @pytest.fixture

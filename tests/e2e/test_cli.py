@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from live import Cli
 
 from server.cli import app
+from tests.support.live import Cli
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 

@@ -29,11 +29,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser import DESKTOP, PHONE, cookie, horizontal_overflow, screenshot, sign_in
-from live import SMILEPOST, Cli, LiveServer, start_server
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from shared.protocol import Heartbeat, Tap, TapBatch
+from tests.support.browser import DESKTOP, PHONE, cookie, horizontal_overflow, screenshot, sign_in
+from tests.support.live import SMILEPOST, Cli, LiveServer, start_server
 
 pytestmark = pytest.mark.e2e
 

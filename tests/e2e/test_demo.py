@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import SMILEPOST, free_port
 
 from kiosk.store import Store
+from tests.support.live import SMILEPOST, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kivy]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from fault_proxy import FAULTS, FaultProxy
-from live import Cli, LiveServer, location_summary, setup_location
 
 from kiosk.store import Store
 from kiosk.sync import Syncer, Unreachable, make_client
+from tests.support.fault_proxy import FAULTS, FaultProxy
+from tests.support.live import Cli, LiveServer, location_summary, setup_location
 
 pytestmark = pytest.mark.e2e
 

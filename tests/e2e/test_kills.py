@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import SMILEPOST, Cli, LiveServer, free_port, location_summary, setup_location, start_server
 
 from kiosk.store import Store
 from kiosk.sync import Syncer, Unreachable, make_client
+from tests.support.live import SMILEPOST, Cli, LiveServer, free_port, location_summary, setup_location, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,8 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from live import Cli, start_server
+
+from tests.support.live import Cli, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import SMILEPOST, Cli, LiveServer
 from sqlalchemy import select
 
 from kiosk.store import Store
@@ -19,6 +18,7 @@ from kiosk.sync import Syncer, make_client
 from server.db import api_keys, kiosks, locations, make_engine
 from shared.pins import verify_pin
 from shared.protocol import LocationConfig
+from tests.support.live import SMILEPOST, Cli, LiveServer
 
 pytestmark = pytest.mark.e2e
 

@@ -6,10 +6,10 @@ import re
 import sqlite3
 
 import pytest
-from live import Cli
 
 from server import accounts
 from server.db import make_engine
+from tests.support.live import Cli
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from live import SMILEPOST, Cli, LiveServer, start_server
 
 from server import InvalidInput
 from server.serving import (
@@ -28,6 +27,7 @@ from server.serving import (
     usable_connections,
 )
 from server.settings import Settings
+from tests.support.live import SMILEPOST, Cli, LiveServer, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from live import Cli, LiveServer, location_summary, setup_location, start_server
 
 from kiosk.store import Store
+from tests.support.live import Cli, LiveServer, location_summary, setup_location, start_server
 
 pytestmark = pytest.mark.e2e
 

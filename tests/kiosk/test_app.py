@@ -1,4 +1,4 @@
-"""The real kiosk app in a real Kivy window (SDL offscreen), driven in subprocesses by drive_kiosk.py.
+"""The real kiosk app in a real Kivy window (SDL offscreen), driven in subprocesses by tests.support.kiosk_driver.
 
 Each subprocess runs several scenarios in one window (the config changes live between them); the tests
 below assert on what each scenario saw. Screenshots land in test-output/kiosk/.
@@ -6,48 +6,16 @@ below assert on what each scenario saw. Screenshots land in test-output/kiosk/.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("drive_kiosk.py")
-OUTPUT = REPO / "test-output" / "kiosk"
+from tests.support.kiosk_driver import run_driver
 
 pytestmark = pytest.mark.kivy
 
 CUSTOMER = ["faces", "nps", "keys", "repeat", "language", "closed", "attract", "live_config"]
 FOLLOWUP_AND_ADMIN = ["followup", "followup_timeout", "comment", "admin", "rejected_then_repair"]
-
-
-def run_driver(tmp_path: Path, scenarios: list[str], *extra: str) -> dict[str, Any]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    data_dir, result = tmp_path / "data", tmp_path / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMILEPOST_", "KIVY_", "SDL_"))}
-    env.update(
-        SDL_VIDEODRIVER="offscreen",
-        KIVY_HOME=str(tmp_path / "kivy-home"),
-        KIVY_NO_ARGS="1",
-        KIVY_NO_CONSOLELOG="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-    )
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    args = [str(data_dir), str(OUTPUT), str(result), "--scenarios", ",".join(scenarios), *extra]
-    done = subprocess.run(
-        [sys.executable, str(DRIVER), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(result.read_text())
-    assert outcome["error"] is None, outcome["error"]
-    for png in outcome["screenshots"]:
-        data = Path(png).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2048, png
-    return outcome
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_helpers import make_config
 
 from kiosk.faces import (
     COLOUR_STOPS,
@@ -19,6 +18,7 @@ from kiosk.faces import (
     scores_for,
     text_for,
 )
+from tests.support.kiosk_config import make_config
 
 
 @pytest.mark.parametrize(("scale", "scores"), [(3, [1, 2, 3]), (4, [1, 2, 3, 4]), (5, [1, 2, 3, 4, 5])])

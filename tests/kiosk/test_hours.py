@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from kiosk_helpers import make_config
 
 from kiosk.hours import is_open
+from tests.support.kiosk_config import make_config
 
 WEEKDAYS = {"mon": [("08:00", "12:00"), ("13:00", "17:30")], "fri": [("22:00", "02:00")], "sat": [("10:00", "24:00")]}
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from test_app import run_driver
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from live import Cli, LiveServer, start_server  # noqa: E402
+from tests.support.kiosk_driver import run_driver
+from tests.support.live import Cli, LiveServer, start_server
 
 pytestmark = [pytest.mark.kivy, pytest.mark.e2e]
 

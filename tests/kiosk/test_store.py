@@ -14,10 +14,10 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from kiosk_helpers import make_config
 from pydantic import ValidationError
 
 from kiosk.store import FILENAME, Store, StoreCounts
+from tests.support.kiosk_config import make_config
 
 REPO = Path(__file__).resolve().parents[2]
 

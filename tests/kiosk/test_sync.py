@@ -13,7 +13,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-from kiosk_helpers import make_config
 from pydantic import ValidationError
 
 from kiosk import __version__
@@ -32,6 +31,7 @@ from kiosk.sync import (
     parse_retry_after,
 )
 from shared.protocol import HeartbeatPing, KioskConfig, TapBatch
+from tests.support.kiosk_config import make_config
 
 Handler = Callable[[httpx.Request], httpx.Response]
 SERVER_TIME = "2026-11-22T10:00:05Z"

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pg_cluster import NoPostgres, create_database, fresh_database, running_cluster
 from sqlalchemy import Engine, delete, select
 
 from server import admin
 from server.app import create_app
 from server.db import daily_rollups, kiosks, make_engine, rollups, taps, upgrade
 from server.settings import Settings
+from tests.support.pg_cluster import NoPostgres, create_database, fresh_database, running_cluster
 
 OSLO = "Europe/Oslo"
 

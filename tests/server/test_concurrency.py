@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pg_cluster import free_port
 from sqlalchemy import func, select
 
 from server.db import kiosks, rollups, taps
+from tests.support.pg_cluster import free_port
 
 SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
 INSTANCES = 3

@@ -1,4 +1,4 @@
-"""Drive the real kiosk app in a real (offscreen) Kivy window; run as a subprocess by test_app.py.
+"""Drive the real kiosk app in a real (offscreen) Kivy window; run in a subprocess by :func:`run_driver`.
 
 A Kivy Window is a per-process singleton, so each run gets its own process, and runs several scenarios one
 after the other (the app's config is changed live between them, as the sync worker would). Buttons are pressed
@@ -10,14 +10,18 @@ Without ``--server`` the kiosk is paired with a fake server (``httpx.MockTranspo
 that serves config with an ETag, accepts taps, and answers pairing codes. With ``--server URL`` the kiosk starts
 unpaired against a real server and the ``pair_real`` scenario types ``--code`` on the keypad.
 
-Usage: drive_kiosk.py DATA_DIR OUT_DIR RESULT_JSON --scenarios a,b,c [--server URL --code CODE] [--size WxH]
+Usage: python -m tests.support.kiosk_driver DATA_DIR OUT_DIR RESULT_JSON --scenarios a,b,c [--server URL
+--code CODE] [--size WxH]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +40,7 @@ Steps = Iterator[float]
 
 def base_config(**overrides: Any) -> Any:
     """The scenarios' config: quick thanks, no repeat window, no attract screen during a scenario."""
-    from kiosk_helpers import make_config
+    from tests.support.kiosk_config import make_config
 
     defaults: dict[str, Any] = {
         "kiosk_id": "k-test",
@@ -601,6 +605,35 @@ class Driver(ClockScript):
         yield from self.wait_for(lambda: self.app.store.counts().pending == 0 and self.rows(), 10)
         creds = self.app.store.credentials()
         self.out["credentials"] = [creds.kiosk_id, creds.token[:4]] if creds else None
+
+
+REPO = Path(__file__).resolve().parents[2]
+OUTPUT = REPO / "test-output" / "kiosk"
+
+
+def run_driver(tmp_path: Path, scenarios: list[str], *extra: str) -> dict[str, Any]:
+    """Run this module (``python -m tests.support.kiosk_driver``, from the repository) on a fresh offscreen window
+    for ``scenarios``; the driver's result, after checking it finished without error and its screenshots are PNGs.
+    Raises AssertionError otherwise."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    data_dir, result = tmp_path / "data", tmp_path / "result.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMILEPOST_", "KIVY_", "SDL_"))}
+    env.update(
+        SDL_VIDEODRIVER="offscreen", KIVY_HOME=str(tmp_path / "kivy-home"), KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1"
+    )
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    args = [str(data_dir), str(OUTPUT), str(result), "--scenarios", ",".join(scenarios), *extra]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.kiosk_driver", *args], env=env, cwd=REPO, capture_output=True,
+        text=True, timeout=150,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(result.read_text())
+    assert outcome["error"] is None, outcome["error"]
+    for png in outcome["screenshots"]:
+        data = Path(png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2048, png
+    return outcome
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -54,20 +55,28 @@ class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
 
+    def stop(self, timeout: float = 30) -> None:
+        """Terminate the server and wait for it to exit."""
+        self.process.terminate()
+        self.process.wait(timeout=timeout)
 
-def start_server(cli: Cli, log_path: Path, port: int | None = None, *extra: str) -> LiveServer:
-    """`smilepost server` on a loopback port (a free one by default), once /healthz answers.
 
-    Raises RuntimeError if it does not come up within 30 s.
+def launch_server(
+    env: Mapping[str, str], log_path: Path, *args: str, port: int | None = None, timeout: float = 30
+) -> LiveServer:
+    """`smilepost server ARGS` with ``env`` on a loopback port (a free one by default), once /healthz answers;
+    its output goes to ``log_path``. The tests and the benchmarks start every server through here.
+
+    Raises RuntimeError if it does not come up within ``timeout`` seconds.
     """
     port = port or free_port()
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), *extra], env=cli.env, stdout=log, stderr=log
-    )
-    log.close()
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), *args], env=dict(env), stdout=log,
+            stderr=log,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -78,6 +87,12 @@ def start_server(cli: Cli, log_path: Path, port: int | None = None, *extra: str)
             process.kill()
             raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
+
+
+def start_server(cli: Cli, log_path: Path, port: int | None = None, *extra: str) -> LiveServer:
+    """`smilepost server` on the CLI's database (see :func:`launch_server`). Raises RuntimeError if it does not
+    come up within 30 s."""
+    return launch_server(cli.env, log_path, *extra, port=port)
 
 
 def setup_location(cli: Cli, *, timezone: str = "Europe/Oslo", scale: str = "5") -> tuple[int, str, str]:

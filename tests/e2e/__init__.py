@@ -1,0 +1,1 @@
+"""Smilepost's tests."""
