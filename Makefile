@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install demo test check bench lint clean
+WHEELHOUSE ?= build/wheelhouse
+
+.PHONY: install demo test check test-installs wheelhouse bench lint clean
 
 $(BIN)/smilepost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +22,16 @@ demo: install  ## server + SQLite + demo location and kiosk + the kiosk window (
 test: install  ## the whole test suite (real SQLite, PostgreSQL, uvicorn on 127.0.0.1, Chromium, Kivy offscreen)
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-check: install  ## the fast tier: lint, then the tests that start no server, browser or kiosk window
-	$(MAKE) lint
-	$(BIN)/python -m pytest -n auto --dist loadfile -m "not e2e and not kivy" --ignore=tests/e2e
+check: install  ## the fast tier (under a minute): lint, then the tests on SQLite that start no server, browser or window
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not kivy and not postgresql" tests/shared tests/kiosk tests/server
+
+wheelhouse: install  ## Smilepost's wheel and every wheel its kiosk and server extras need (this step downloads)
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/pip wheel --quiet --wheel-dir $(WHEELHOUSE) ".[kiosk,server]"
+
+test-installs: wheelhouse  ## fresh kiosk, server and core-only venvs from the wheelhouse (the test downloads nothing)
+	SMILEPOST_TEST_WHEELHOUSE=$(abspath $(WHEELHOUSE)) $(BIN)/python -m pytest -m installs tests/e2e/test_installs.py
 
 bench: install  ## benchmarks (ingest, summary, fleet, drain) with ratios against baselines; not part of `make test`
 	$(BIN)/python -m benchmarks
@@ -33,4 +42,4 @@ lint: install  ## ruff and strict mypy on the packages
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) data test-output .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) data test-output build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server import admin
-from server.admin import hash_secret
+from server.auth.tokens import hash_secret
 from server.db import kiosks, make_engine, upgrade
+from server.locations import add_location
 from tests.support.live import launch_server
 from tests.support.pg_cluster import fresh_database, running_cluster
 
@@ -55,7 +55,7 @@ def seed(database_url: str, *, kiosk_count: int = 1, timezone: str = "Europe/Osl
     upgrade(engine)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        location_id = admin.add_location(conn, name="Bench Gate", timezone=timezone, scale=5)
+        location_id = add_location(conn, name="Bench Gate", timezone=timezone, scale=5)
         tokens = [f"spk_{secrets.token_urlsafe(32)}" for _ in range(kiosk_count)]
         conn.execute(
             kiosks.insert(),

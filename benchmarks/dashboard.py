@@ -1,7 +1,7 @@
 """Dashboard: p50/p95 page load of the overview (``/?range=7d|30d|365d``) and of a location page
 (``/locations/{id}?range=365d``) signed in as an admin, with 200 locations and a year of taps.
 
-The data is the demo dataset (:func:`server.seed.seed`: 200 sites in eight time zones, 365 local days,
+The data is the demo dataset (:func:`server.demo.seed.seed`: 200 sites in eight time zones, 365 local days,
 ``--taps-per-day`` taps per location and day on average, stored through ingest so the rollups are the
 production ones) in a SQLite file; the seed's own speed is reported too. The server is a real
 ``smilepost server`` on loopback; the client signs in through the login form like a browser (CSRF field,
@@ -22,7 +22,7 @@ import httpx
 
 from benchmarks._common import percentile, report, server
 from server.db import make_engine, upgrade
-from server.seed import SeedResult, seed
+from server.demo.seed import SeedResult, seed
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -28,7 +28,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from benchmarks._common import postgres_cluster, postgres_database, report, seed, server
-from server.ingest import KioskIdentity, tap_row
+from server.auth.kiosk_tokens import KioskIdentity
+from server.ingest import tap_row
 from shared.protocol import TapBatch
 
 BATCH = 1000

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.clockscript import ClockScript
+from kiosk.ui.clockscript import ClockScript
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -158,9 +158,9 @@ def bench_app(folder: Path, taps: int, idle_seconds: float, size: str) -> AppBen
     import httpx
     from kivy.clock import Clock
 
-    from kiosk.app import SmilepostKioskApp, configure_window
     from kiosk.settings import KioskSettings
     from kiosk.store import Store
+    from kiosk.ui.app import SmilepostKioskApp, configure_window
     from shared.protocol import KioskConfig, TapBatch
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -209,7 +209,7 @@ def main() -> None:
         print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, temp dir {folder}")
         store = bench_store(folder, args.inserts)
         bench = bench_app(folder, args.taps, args.idle_seconds, args.size)
-    from kiosk.app import OFFSCREEN
+    from kiosk.ui.kivy_env import OFFSCREEN
 
     print(f"touch -> thanks frame ({len(bench.latencies)} taps, {'offscreen' if OFFSCREEN else 'on screen'}) "
           f"{ms(bench.latencies)}   mean {statistics.mean(bench.latencies) * 1000:.3f} ms")  # fmt: skip

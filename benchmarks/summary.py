@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._common import percentile, report, seed, server
-from server import admin
+from server.auth import keys
 from server.db import make_engine
 
 YEAR_START = date(2025, 1, 1)
@@ -90,7 +90,7 @@ def measure(taps: int, requests: int, tmp: Path) -> tuple[float, float, float]:
     location_id, _ = seed(url)
     engine = make_engine(url)
     with engine.begin() as conn:
-        key = admin.create_api_key(conn, name="bench")
+        key = keys.create_api_key(conn, name="bench")
     engine.dispose()
     started = time.perf_counter()
     fill(str(path), location_id, taps)

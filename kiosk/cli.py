@@ -1,7 +1,8 @@
 """Kiosk-side commands (``smilepost kiosk run|simulate|sync|screenshot``): thin wrappers over the kiosk library.
 
-Registered on the ``kiosk`` command group by :mod:`server.cli`. Options left out fall back to
-:class:`kiosk.settings.KioskSettings` (``SMILEPOST_KIOSK_*``), the kiosk's one settings object.
+Registered on the ``kiosk`` command group by :mod:`server.cli`, which runs them only where the ``kiosk`` extra is
+installed; so this module imports none of it (httpx, sqlite-utils, Kivy) until a command runs. Options left out fall
+back to :class:`kiosk.settings.KioskSettings` (``SMILEPOST_KIOSK_*``), the kiosk's one settings object.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from kiosk.settings import KioskSettings
-from kiosk.sync import Syncer, SyncError, make_client
+
+if TYPE_CHECKING:
+    import httpx
 
 ServerOpt = Annotated[
     str | None, typer.Option("--server", help="Server base URL, e.g. http://127.0.0.1:8000.", show_default=False)
@@ -49,6 +51,8 @@ def _client_factory(settings: KioskSettings) -> Callable[[], httpx.Client]:
     """Clients for the configured server. Raises typer.BadParameter when there is no token."""
     if settings.token is None:
         raise typer.BadParameter("a kiosk token is required: pass --token or set SMILEPOST_KIOSK_TOKEN")
+    from kiosk.sync import make_client
+
     token = settings.token.get_secret_value()
     return lambda: make_client(settings.server, token, timeout=settings.request_timeout)
 
@@ -60,8 +64,8 @@ def run(
     fullscreen: Annotated[bool, typer.Option("--fullscreen", help="Fill the screen (kiosk mode).")] = False,
 ) -> None:
     """Run the kiosk window: customers tap a face, taps are stored at once and synced in the background."""
-    from kiosk.app import run_app  # imports Kivy: only when the window is wanted
-    from kiosk.display import has_display
+    from kiosk.ui.app import run_app  # imports Kivy: only when the window is wanted
+    from kiosk.ui.display import has_display
 
     settings = _settings(server, token, data, fullscreen=fullscreen or None)
     if not has_display():
@@ -81,6 +85,7 @@ def simulate(
     Exit code 0 only when every tap is acknowledged by the server.
     """
     from kiosk.simulate import simulate as run_simulation
+    from kiosk.sync import SyncError
 
     settings = _settings(server, token, data)
     factory = _client_factory(settings)
@@ -103,6 +108,7 @@ def simulate(
 def sync(server: ServerOpt = None, token: TokenOpt = None, data: DataOpt = None) -> None:
     """Send the outbox once (with retries) and print what happened; exit 0 when the outbox is empty."""
     from kiosk.store import Store
+    from kiosk.sync import Syncer, SyncError
 
     settings = _settings(server, token, data)
     with Store.open(settings.data_dir) as store, _client_factory(settings)() as client:
@@ -127,7 +133,7 @@ def screenshot(
 ) -> None:
     """Render every kiosk screen offscreen to PNG files (ask, thanks, followup, comment, pairing, pin, admin,
     closed, attract, nps), with a built-in demo config; prints the files written."""
-    from kiosk.screenshots import render
+    from kiosk.ui.screenshots import render
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))

@@ -13,11 +13,11 @@ Nothing here deletes a tap. Rows only ever gain a ``synced_at`` — or a ``quara
 :meth:`Store.counts` and listed by :meth:`Store.quarantined`, so one bad tap cannot block the queue behind it.
 
 **Damaged outbox**: a Store opened with ``check=True`` (the default; the app's first Store) runs
-``PRAGMA quick_check``. A file that is not a database, fails the check, or cannot be opened at all (a folder in
-its place, no permission) is *moved aside* to ``outbox.db.corrupt-<UTC time>`` (with its -wal / -shm) and a new,
-empty outbox is made in its place; :attr:`Store.recovered_from` names the saved copy and an ERROR is logged. A
-damaged outbox is never deleted and never silently replaced. Other stores of the same process (the sync
-worker's) open with ``check=False``: only the first opener may move the file.
+``PRAGMA quick_check`` and opens through :func:`kiosk.recovery.open_checked`, which moves a damaged or unopenable
+file aside to ``outbox.db.corrupt-<UTC time>`` (with its -wal / -shm) so a new, empty outbox is made in its place;
+:attr:`Store.recovered_from` names the saved copy. A damaged outbox is never deleted and never silently replaced.
+Other stores of the same process (the sync worker's) open with ``check=False``: only the first opener may move
+the file. How damage is told apart and moved lives in :mod:`kiosk.recovery`.
 
 **Held taps** (a face with a follow-up question): ``record_tap(..., hold=True)`` commits the face at once
 (durable), but :meth:`Store.pending` skips it until :meth:`Store.complete_tap` has written its follow-up
@@ -40,8 +40,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -56,6 +54,7 @@ import sqlite_utils
 from pydantic import ValidationError
 from sqlite_utils.db import NotFoundError, Table
 
+from kiosk.recovery import OutboxDamaged, open_checked, quick_check
 from shared.protocol import KioskConfig, Tap
 
 log = logging.getLogger(__name__)
@@ -115,14 +114,6 @@ WHERE id = :id AND held = 1 AND synced_at IS NULL
 """
 _TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags"
 _PENDING = "synced_at IS NULL AND held = 0 AND quarantined_at IS NULL"
-# SQLite's primary result codes for "this file is damaged" (not "busy", "full" or "I/O error").
-_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
-_SIDE_FILES = ("-wal", "-shm", "-journal")
-_PRECHECK = ".precheck"  # suffix of the side-file copies taken before a checked open
-
-
-class OutboxDamaged(sqlite3.DatabaseError):
-    """``PRAGMA quick_check`` did not answer "ok"; the message holds its first findings."""
 
 
 @dataclass(frozen=True)
@@ -168,24 +159,10 @@ class Store:
         self.boot_id = boot_id or PROCESS_BOOT_ID
         #: Where a damaged outbox found at open was saved (a new, empty one is in use); None normally.
         self.recovered_from: Path | None = None
-        snapshots = _snapshot_side_files(self.path) if check else {}
-        try:
-            self.db = self._connect(check=check)
-        except (sqlite3.Error, OSError) as error:
-            if not check or not _is_damage(error, self.path):
-                _drop_snapshots(snapshots)
-                raise
-            self.recovered_from = _move_aside(self.path, error, snapshots)
-            log.error(
-                "outbox %s was damaged (%s: %s); saved as %s, started a new empty outbox",
-                self.path,
-                type(error).__name__,
-                error,
-                self.recovered_from,
-            )
-            self.db = self._connect(check=True)
+        if check:
+            self.db, self.recovered_from = open_checked(self.path, lambda: self._connect(check=True))
         else:
-            _drop_snapshots(snapshots)
+            self.db = self._connect(check=False)
         self.taps: Table = self.db.table(TAPS)
         self.config: Table = self.db.table(CONFIG)
 
@@ -206,18 +183,12 @@ class Store:
         try:
             self._configure()
             if check:
-                self._quick_check()
+                quick_check(db.conn)
             self._create_schema()
         except BaseException:
             db.close()
             raise
         return db
-
-    def _quick_check(self) -> None:
-        """Raises OutboxDamaged unless ``PRAGMA quick_check`` says "ok" (sqlite3.DatabaseError if it cannot run)."""
-        findings = [str(row[0]) for row in self.db.execute("PRAGMA quick_check(5)").fetchall()]
-        if findings != ["ok"]:
-            raise OutboxDamaged("quick_check: " + "; ".join(findings)[:300])
 
     def _configure(self) -> None:
         # busy_timeout first: switching to WAL needs a lock another Store may briefly hold.
@@ -500,93 +471,6 @@ def _restrict_file(path: Path) -> None:
     os.close(fd)
     if path.stat().st_mode & 0o777 != FILE_MODE:
         path.chmod(FILE_MODE)
-
-
-def _is_damage(error: BaseException, path: Path) -> bool:
-    """Whether an error opening ``path`` means the file itself is damaged or unusable (not busy, full, I/O)."""
-    if isinstance(error, OutboxDamaged):
-        return True
-    if isinstance(error, sqlite3.Error) and getattr(error, "sqlite_errorcode", 0) & 0xFF in _DAMAGE_CODES:
-        return True
-    return _unusable_file(path)
-
-
-def _unusable_file(path: Path) -> bool:
-    """Whether something sits at ``path`` that is not a file we may read and write (a folder, mode 000)."""
-    if not os.path.lexists(path):
-        return False
-    if not path.is_file():
-        return True
-    try:
-        os.close(os.open(path, os.O_RDWR))
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
-def _snapshot_side_files(path: Path) -> dict[str, Path]:
-    """Copy the -wal / -shm / -journal that sit next to ``path`` (left by an unclean stop) before SQLite opens it.
-
-    SQLite deletes a WAL it cannot use when its connection closes, even after a failed open; the copies keep
-    what was on disk for :func:`_move_aside`. Returns suffix -> copy. Raises OSError if a copy fails.
-    """
-    copies: dict[str, Path] = {}
-    for suffix in _SIDE_FILES:
-        side = path.with_name(path.name + suffix)
-        if side.is_file():
-            copy = side.with_name(side.name + _PRECHECK)
-            shutil.copyfile(side, copy)
-            copies[suffix] = copy
-    return copies
-
-
-def _drop_snapshots(snapshots: dict[str, Path]) -> None:
-    """Remove the copies made by :func:`_snapshot_side_files` (the outbox opened fine; its files are intact)."""
-    for copy in snapshots.values():
-        copy.unlink(missing_ok=True)
-
-
-def _move_aside(path: Path, error: BaseException, snapshots: dict[str, Path]) -> Path:
-    """Rename ``path`` (and its -wal / -shm / -journal) to ``<name>.corrupt-<UTC time>``; return the new path.
-
-    ``snapshots`` (from :func:`_snapshot_side_files`) are the side files as they were before the failed open;
-    they go next to the copy under SQLite's names, and side files SQLite made meanwhile get ``-after-check``.
-    Raises ``error`` (the reason for the move), chained to the OSError, if a file cannot be renamed; what was
-    renamed is renamed back then (nothing is deleted, and the outbox is not replaced).
-    """
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while os.path.lexists(target):
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    # The side files first: a new outbox must never pick up the old one's WAL.
-    moves: list[tuple[Path, Path]] = []
-    for suffix in _SIDE_FILES:
-        live, saved = path.with_name(path.name + suffix), target.with_name(target.name + suffix)
-        if suffix in snapshots:
-            moves.append((snapshots[suffix], saved))
-            saved = saved.with_name(saved.name + "-after-check")
-        if os.path.lexists(live):
-            moves.append((live, saved))
-    moves.append((path, target))
-    done: list[tuple[Path, Path]] = []
-    for old, new in moves:
-        try:
-            old.rename(new)
-        except OSError as failure:
-            log.error("outbox %s is damaged and %s cannot be moved aside: %s", path, old, failure)
-            for back, moved in reversed(done):  # leave the set as it was: a file without its WAL loses taps
-                moved.rename(back)
-            for suffix, copy in snapshots.items():  # put back a WAL that SQLite deleted
-                live = path.with_name(path.name + suffix)
-                if not os.path.lexists(live):
-                    copy.rename(live)
-            raise error from failure
-        done.append((old, new))
-    return target
 
 
 def _row_from_tap(tap: Tap) -> dict[str, Any]:

@@ -5,8 +5,9 @@
 its own client, a loop of fetch-config / send / report / wait. :func:`pair` trades a one-time pairing code
 for the kiosk's id and token (``POST /api/v1/pair``, no token needed).
 
-A tap is marked synced only after the server answered 2xx with a valid ``BatchResult`` for the batch that
-carried it. A failed send never deletes or marks anything: the taps stay pending and go out next time.
+The endpoints and models are described in ``docs/architecture.md`` (wire protocol v1). A tap is marked synced
+only after the server answered 2xx with a valid ``BatchResult`` for the batch that carried it. A failed send
+never deletes or marks anything: the taps stay pending and go out next time.
 
 Retry matrix for ``POST /api/v1/taps`` (and the heartbeat):
 
@@ -28,16 +29,20 @@ other 4xx                              Rejected
 
 Exception tree::
 
-    SyncError                 base class; .report holds what was delivered before the failure
+    SyncError                 base class; .report holds what was delivered before the failure, .message the
+     │                        text for people (logs, the status line), never for control flow
      ├── Unreachable          worth retrying later: network errors and timeouts, 408, 429, 5xx, and answers
      │                        that are not the server's (a redirect, a 2xx body that is not a BatchResult,
-     │                        e.g. a captive portal); .retry_after: float | None from Retry-After
+     │                        e.g. a captive portal); .retry_after: float | None from Retry-After;
+     │                        .status: int | None, the HTTP status of the answer (None: no answer came)
      └── Rejected             retrying will not help: 401, 403, a 422 that names no tap, other 4xx, a single
                               tap over the size limit (413); .status: int and .message: str (the server's
                               Problem message); for pair(): 403 is a wrong, used or expired code, 422 a
                               malformed one
 
-For :func:`pair`, 429 (too many attempts) is an Unreachable whose ``retry_after`` says when to try again.
+Callers decide on the class and on ``.status`` (e.g. 429 from :func:`pair`: too many attempts, wait
+``retry_after``; 401/403 from the worker: token rejected), never on the message text. The worker's
+:class:`SyncStatus` carries the failure's ``.status`` as ``error_status`` for the same reason.
 """
 
 from __future__ import annotations
@@ -109,28 +114,35 @@ class SyncReport:
 
 
 class SyncError(Exception):
-    """Base of sync failures; ``report`` is what was delivered before it happened."""
+    """Base of sync failures; ``report`` is what was delivered before it happened, ``status`` the HTTP status
+    of the answer that failed (None when no answer came)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
         self.report = SyncReport()
 
 
 class Unreachable(SyncError):
-    """The server could not be reached or could not answer now; try again later."""
+    """The server could not be reached or could not answer now; try again later.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    ``status`` is the HTTP status of the answer (408, 429, 5xx, a redirect, a 2xx that is not the server's), or
+    None for a network error or timeout.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message, status=status)
         self.retry_after = retry_after
 
 
 class Rejected(SyncError):
     """The server refused the request; the same request will be refused again."""
 
+    status: int
+
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+        super().__init__(f"HTTP {status}: {message}", status=status)
         self.message = message
 
 
@@ -218,11 +230,11 @@ def _error_for(response: httpx.Response) -> SyncError:
     status = response.status_code
     if status in _RETRYABLE_STATUSES or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return Unreachable(f"HTTP {status}: {_problem_message(response)}", retry_after=retry_after)
+        return Unreachable(f"HTTP {status}: {_problem_message(response)}", retry_after=retry_after, status=status)
     if 400 <= status < 500:
         return Rejected(status, _problem_message(response))
     location = response.headers.get("Location", "")
-    return Unreachable(f"unexpected HTTP {status} {location}".rstrip())
+    return Unreachable(f"unexpected HTTP {status} {location}".rstrip(), status=status)
 
 
 def _parse(response: httpx.Response, model: type[_Model]) -> _Model:
@@ -236,7 +248,8 @@ def _parse(response: httpx.Response, model: type[_Model]) -> _Model:
     try:
         return model.model_validate_json(response.content)
     except ValidationError:
-        raise Unreachable(f"HTTP {response.status_code} without a {model.__name__} (captive portal?)") from None
+        status = response.status_code
+        raise Unreachable(f"HTTP {status} without a {model.__name__} (captive portal?)", status=status) from None
 
 
 def _named_taps(response: httpx.Response, size: int) -> dict[int, str] | None:
@@ -473,23 +486,30 @@ class Syncer:
 SyncState = Literal["synced", "offline", "rejected"]
 
 
+#: Statuses of a refusal that mean the kiosk's token is not (or no longer) accepted: re-pair.
+TOKEN_REJECTED_STATUSES = frozenset({401, 403})
+
+
 @dataclass(frozen=True)
 class SyncStatus:
-    """What the worker reports after each round, for the kiosk's status label."""
+    """What the worker reports after each round, for the kiosk's status label.
+
+    ``last_error`` is the failure's text, for people; ``error_status`` its HTTP status (``SyncError.status``),
+    which is what :meth:`describe` decides on.
+    """
 
     state: SyncState
     queued: int
     last_sync_at: datetime | None = None
     last_error: str | None = None
     config: KioskConfig | None = None  # set only when the server's config changed in this round
+    error_status: int | None = None
 
     def describe(self) -> str:
         """Short text for the status label: "synced", "offline, 3 queued", "token rejected"."""
         queued = f", {self.queued} queued" if self.queued else ""
         if self.state == "rejected":
-            if self.last_error and self.last_error.startswith(("HTTP 401", "HTTP 403")):
-                return "token rejected"
-            return f"sync rejected{queued}"
+            return "token rejected" if self.error_status in TOKEN_REJECTED_STATUSES else f"sync rejected{queued}"
         return f"{self.state}{queued}"
 
 
@@ -566,12 +586,12 @@ class SyncWorker(threading.Thread):
             report = syncer.send_pending()
             self._heartbeat_if_idle(syncer, report)
         except Rejected as error:
-            self._report(syncer.store, "rejected", str(error), changed)
+            self._report(syncer.store, "rejected", error, changed)
             return self.interval, True
         except Unreachable as error:
             delay = backoff_delay(self._failures, error.retry_after, self.rand)
             self._failures += 1
-            self._report(syncer.store, "offline", str(error), changed)
+            self._report(syncer.store, "offline", error, changed)
             return delay, False
         self._failures = 0
         self._last_sync_at = datetime.now(UTC)
@@ -593,7 +613,7 @@ class SyncWorker(threading.Thread):
         try:
             syncer.send_heartbeat()
         except Rejected as error:
-            if error.status in (401, 403):
+            if error.status in TOKEN_REJECTED_STATUSES:
                 raise
             log.warning("heartbeat refused (%s); trying again in %.0f s", error, self.heartbeat_interval)
         self._last_heartbeat = now
@@ -610,13 +630,14 @@ class SyncWorker(threading.Thread):
         self._config = config
         return config
 
-    def _report(self, store: Store, state: SyncState, error: str | None, config: KioskConfig | None) -> None:
+    def _report(self, store: Store, state: SyncState, error: SyncError | None, config: KioskConfig | None) -> None:
         status = SyncStatus(
             state=state,
             queued=store.counts().pending,
             last_sync_at=self._last_sync_at,
-            last_error=error,
+            last_error=str(error) if error is not None else None,
             config=config,
+            error_status=error.status if error is not None else None,
         )
         try:
             self.on_status(status)
@@ -643,6 +664,7 @@ __all__ = [
     "SyncStatus",
     "SyncWorker",
     "Syncer",
+    "TOKEN_REJECTED_STATUSES",
     "Unreachable",
     "backoff_delay",
     "make_client",

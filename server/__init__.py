@@ -13,7 +13,7 @@ Exception tree (library errors; routes turn them into HTTP answers)::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from shared import __version__ as __version__  # the one version number
 
 
 class SmilepostError(Exception):

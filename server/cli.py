@@ -1,27 +1,68 @@
-"""The ``smilepost`` command: a thin layer over :mod:`server.admin`, :mod:`server.app` and the kiosk library.
+"""The ``smilepost`` command, the same in every install: a thin layer over the server library and, for the
+``kiosk run|simulate|sync|screenshot`` commands, :mod:`kiosk.cli`.
 
-Admin commands act on the database named by ``SMILEPOST_DATABASE_URL`` (default: a SQLite file in
+This module imports nothing of the ``server`` or ``kiosk`` extras, so the command starts in any install: each
+command checks its extra first (:func:`needs`) and, where it is missing, prints the one line that installs it, e.g.
+``the server needs: pip install 'smilepost[server]'``, and exits 1. Server-side commands import what they use inside
+their bodies. Admin commands act on the database named by ``SMILEPOST_DATABASE_URL`` (default: a SQLite file in
 ``SMILEPOST_DATA_DIR``, ``./data``), the same one ``smilepost server`` uses.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import Connection
 
 from kiosk import cli as kiosk_cli
-from server import SmilepostError, accounts, admin, pairing
+from server import SmilepostError
 from server.settings import Settings
 from shared.protocol import LocationConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+# What each extra installs that its commands import (module names); a command checks them before it runs.
+EXTRAS = {
+    "server": ("fastapi", "uvicorn", "sqlalchemy", "alembic", "jinja2", "multipart", "argon2", "prometheus_client"),
+    "kiosk": ("kivy", "sqlite_utils", "httpx"),
+}
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def missing_extras(*extras: str) -> list[str]:
+    """Those of ``extras`` (keys of :data:`EXTRAS`) whose packages are not all installed."""
+    return [extra for extra in extras if any(importlib.util.find_spec(name) is None for name in EXTRAS[extra])]
+
+
+def needs(what: str, *extras: str) -> Callable[[Command], Command]:
+    """A command that runs only where ``extras`` are installed; elsewhere it prints
+    ``<what> needs: pip install 'smilepost[<extras>]'`` and exits 1 (as httpx's command does without its extra)."""
+
+    def wrap(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if missing := missing_extras(*extras):
+                typer.echo(f"{what} needs: pip install 'smilepost[{','.join(missing)}]'", err=True)
+                raise typer.Exit(1)
+            return command(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+server_side = needs("the server", "server")
+kiosk_side = needs("the kiosk", "kiosk")
 
 app = typer.Typer(
     name="smilepost",
@@ -41,10 +82,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(group_app, name="group")
 db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-kiosk_app.command("run")(kiosk_cli.run)
-kiosk_app.command("simulate")(kiosk_cli.simulate)
-kiosk_app.command("sync")(kiosk_cli.sync)
-kiosk_app.command("screenshot")(kiosk_cli.screenshot)
+for _name in ("run", "simulate", "sync", "screenshot"):
+    kiosk_app.command(_name)(kiosk_side(getattr(kiosk_cli, _name)))
 
 
 class Role(StrEnum):
@@ -88,6 +127,7 @@ def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
 
 
 @app.command()
+@server_side
 def server(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
@@ -141,6 +181,7 @@ def server(
 
 
 @location_app.command("add")
+@server_side
 def location_add(
     name: Annotated[str, typer.Argument(help="Display name, e.g. 'Oslo Airport Security A'.")],
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone, e.g. Europe/Oslo.")],
@@ -148,20 +189,25 @@ def location_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a location; prints its id."""
+    from server.locations import add_location
+
     with _admin_connection() as conn:
-        location_id = admin.add_location(conn, name=name, timezone=timezone, scale=int(scale.value))
+        location_id = add_location(conn, name=name, timezone=timezone, scale=int(scale.value))
     _emit(as_json, {"id": location_id}, f"location {location_id} created: {name} ({timezone}, {scale.value} faces)")
 
 
 @kiosk_app.command("enroll")
+@server_side
 def kiosk_enroll(
     location: Annotated[int, typer.Option("--location", help="Id of the location the kiosk stands at.")],
     name: Annotated[str | None, typer.Option("--name", help="A name staff recognise.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a kiosk at a location; prints its id and token (shown once, stored only as a hash)."""
+    from server.auth import kiosk_tokens
+
     with _admin_connection() as conn:
-        enrolment = admin.enroll_kiosk(conn, location_id=location, name=name)
+        enrolment = kiosk_tokens.enroll_kiosk(conn, location_id=location, name=name)
     _emit(
         as_json,
         {"kiosk_id": enrolment.kiosk_id, "token": enrolment.token},
@@ -170,12 +216,15 @@ def kiosk_enroll(
 
 
 @kiosk_app.command("pair-code")
+@server_side
 def kiosk_pair_code(
     location: Annotated[int, typer.Option("--location", help="Id of the location the kiosk will stand at.")],
     name: Annotated[str | None, typer.Option("--name", help="Name for the kiosk it pairs.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a one-time pairing code (8 digits, valid 15 minutes) to type on a fresh kiosk."""
+    from server.auth import pairing
+
     with _admin_connection() as conn:
         code = pairing.create_pair_code(conn, location_id=location, kiosk_name=name)
     expires = code.expires_at.isoformat().replace("+00:00", "Z")
@@ -184,17 +233,21 @@ def kiosk_pair_code(
 
 
 @kiosk_app.command("revoke")
+@server_side
 def kiosk_revoke(
     kiosk_id: Annotated[str, typer.Argument(help="Id of the kiosk, as enroll or pairing printed it.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a kiosk's token (a lost or replaced kiosk); its stored taps stay."""
+    from server.auth import kiosk_tokens
+
     with _admin_connection() as conn:
-        admin.revoke_kiosk(conn, kiosk_id)
+        kiosk_tokens.revoke_kiosk(conn, kiosk_id)
     _emit(as_json, {"kiosk_id": kiosk_id, "revoked": True}, f"kiosk {kiosk_id} revoked; its taps stay")
 
 
 @location_app.command("configure")
+@server_side
 def location_configure(
     location_id: Annotated[int, typer.Argument(metavar="ID", help="Id of the location.")],
     file: Annotated[
@@ -204,9 +257,11 @@ def location_configure(
     as_json: JsonOpt = False,
 ) -> None:
     """Set what the location's kiosks show from a JSON file and/or set their admin PIN; prints the config."""
+    from server.locations import configure_location
+
     config = _read_location_config(file) if file is not None else None
     with _admin_connection() as conn:
-        stored = admin.configure_location(conn, location_id, config=config, pin=pin)
+        stored = configure_location(conn, location_id, config=config, pin=pin)
     _emit(as_json, stored.model_dump(mode="json"), stored.model_dump_json(indent=2))
 
 
@@ -223,6 +278,7 @@ def _read_location_config(file: str) -> LocationConfig:
 
 
 @apikey_app.command("create")
+@server_side
 def apikey_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
     admin_scope: Annotated[
@@ -231,13 +287,16 @@ def apikey_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key (read, or admin with --admin); prints it (shown once, stored only as a hash)."""
+    from server.auth import keys
+
     scope = "admin" if admin_scope else "read"
     with _admin_connection() as conn:
-        key = admin.create_api_key(conn, name=name, scope=scope)
+        key = keys.create_api_key(conn, name=name, scope=scope)
     _emit(as_json, {"key": key, "scope": scope}, f"{scope} API key (shown once): {key}")
 
 
 @db_app.command("upgrade")
+@server_side
 def db_upgrade(
     revision: Annotated[str, typer.Option("--revision", help="Alembic revision to reach.")] = "head",
 ) -> None:
@@ -258,6 +317,7 @@ def db_upgrade(
 
 
 @app.command()
+@server_side
 def demo(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
@@ -278,7 +338,10 @@ def demo(
     if seed_only:
         _seed_demo(locations=locations, days=days, rng_seed=seed)
         return
-    from server.demo import run_demo
+    if missing_extras("kiosk"):  # the demo runs the kiosk window too
+        typer.echo("the demo needs: pip install 'smilepost[kiosk,server]'", err=True)
+        raise typer.Exit(1)
+    from server.demo.runner import run_demo
 
     run_demo(Settings(host=host, port=port), echo=typer.echo)
 
@@ -288,7 +351,7 @@ def _seed_demo(*, locations: int, days: int, rng_seed: int) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    from server.seed import describe, seed_database
+    from server.demo.seed import describe, seed_database
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("seeding taps", total=locations * days)
@@ -303,6 +366,7 @@ def _seed_demo(*, locations: int, days: int, rng_seed: int) -> None:
 
 
 @user_app.command("add")
+@server_side
 def user_add(
     email: Annotated[str, typer.Argument(help="Sign-in email address.")],
     role: Annotated[
@@ -324,6 +388,8 @@ def user_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a dashboard user; the password (at least 10 characters) is stored only as an argon2id hash."""
+    from server.auth import accounts
+
     if not password_stdin:
         raise typer.BadParameter(
             "pass the password on standard input with --password-stdin", param_hint="--password-stdin"
@@ -338,12 +404,15 @@ def user_add(
 
 
 @group_app.command("add")
+@server_side
 def group_add(
     name: Annotated[str, typer.Argument(help="Group name, e.g. 'Oslo Airport'.")],
     location: Annotated[list[int] | None, typer.Option("--location", help="Location id to put in it (repeat).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a location group, optionally putting locations in it (a location is in at most one group)."""
+    from server.auth import accounts
+
     with _admin_connection() as conn:
         group_id = accounts.add_group(conn, name=name)
         for location_id in location or ():

@@ -17,18 +17,16 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Dialect, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.admin import hash_secret
-from server.db import daily_rollups, filtered_rollups, kiosks, locations, metadata, rollups, taps
+from server.auth.kiosk_tokens import KioskIdentity
+from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, taps
 from server.fleet import clock_offset, count_received, heartbeat_values
 from shared.protocol import BatchResult, Tap, TapBatch
 from shared.scores import FILTERED
@@ -44,32 +42,11 @@ FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why")
 TIME_COLUMNS = ("tapped_at", "effective_at", "received_at")  # the aware datetimes of a taps row
 
 
-@dataclass(frozen=True)
-class KioskIdentity:
-    """The kiosk a valid token belongs to, and so the only location it may write to."""
-
-    kiosk_id: str
-    location_id: int
-    timezone: ZoneInfo
-
-
-def authenticate_kiosk(conn: Connection, token: str) -> KioskIdentity | None:
-    """The kiosk whose (unrevoked) token this is, or None for an unknown or revoked token."""
-    row = conn.execute(
-        select(kiosks.c.id, kiosks.c.location_id, locations.c.timezone)
-        .join(locations, locations.c.id == kiosks.c.location_id)
-        .where(kiosks.c.token_hash == hash_secret(token), kiosks.c.revoked_at.is_(None))
-    ).first()
-    if row is None:
-        return None
-    return KioskIdentity(kiosk_id=row.id, location_id=row.location_id, timezone=ZoneInfo(row.timezone))
-
-
 def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_seconds: float) -> datetime | None:
     """The corrected time of a tap when the kiosk clock is off by more than ``skew_seconds``, else None.
 
-    Whether the clock is off is judged at send time (``received_at - sent_at``), as DESIGN.md says; a
-    per-tap monotonic check would misfire after a suspend, which CLOCK_MONOTONIC does not count.
+    Whether the clock is off is judged at send time (``received_at - sent_at``), as docs/architecture.md ("Time")
+    says; a per-tap monotonic check would misfire after a suspend, which CLOCK_MONOTONIC does not count.
     With the same ``boot_id`` the monotonic clock gives the tap's age at send time exactly;
     otherwise the kiosk clock's offset at send time is applied.
     Raises OverflowError when the correction falls outside the datetime range.

@@ -1,4 +1,4 @@
-"""Wire protocol v1 between kiosk and server (see DESIGN.md, "Wire protocol v1").
+"""Wire protocol v1 between kiosk and server (see docs/architecture.md, "Wire protocol v1").
 
 Pure pydantic models, imported by both sides. Nothing here does I/O.
 

@@ -1,4 +1,4 @@
-"""Score maths for Smilepost (see DESIGN.md, "Scores"). Pure functions: no I/O, stdlib only.
+"""Score maths for Smilepost (see docs/architecture.md, "Score maths"). Pure functions: no I/O, stdlib only.
 
 Input is rollup rows ``(scale, score, count)``, e.g. from
 ``SELECT scale, score, sum(count) ... GROUP BY scale, score``. Face scales n ∈ {3, 4, 5} have

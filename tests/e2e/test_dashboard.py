@@ -4,7 +4,8 @@ and phone layouts.
 
 One server and one dataset serve the whole module. The data is made the way users make it: locations, groups,
 users and kiosks with the ``smilepost`` command, taps POSTed with each kiosk's token. Every expected number is
-computed here from the taps listed in :data:`PLACES` with DESIGN.md's formulas, not read from the server.
+computed here from the taps listed in :data:`PLACES` with the formulas of docs/architecture.md, not read from the
+server.
 Each tap sits at a whole hour of a local date counted back from the location's "today", so local dates are
 unambiguous; seeding waits out a local midnight that is about to pass. Screenshots: test-output/dashboard/.
 """
@@ -31,7 +32,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from shared.protocol import Heartbeat, Tap, TapBatch
+from shared.protocol import Heartbeat, Scale, Tap, TapBatch
 from tests.support.browser import DESKTOP, PHONE, cookie, horizontal_overflow, screenshot, sign_in
 from tests.support.live import SMILEPOST, Cli, LiveServer, start_server
 
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
 ADMIN, MANAGER = "admin@example.com", "manager@example.com"
-RANKING_WEIGHT = 20  # DESIGN.md: (overall × W + index × n) / (W + n)
+RANKING_WEIGHT = 20  # docs/architecture.md: (overall × W + index × n) / (W + n)
 XSS = "<b>Too slow</b><script>window.__xss = 1</script>"
 HEARTBEAT = Heartbeat(queue_depth=3, app_version="9.9.9-e2e")
 
@@ -63,7 +64,7 @@ class Place:
     key: str
     name: str
     timezone: str
-    scale: int
+    scale: Scale
     group: str
     kiosks: dict[str, str]  # key -> name; kiosks without taps never sync
     taps: tuple[Taps, ...]
@@ -102,7 +103,7 @@ OSLO_CONFIG = {
 }  # fmt: skip
 
 
-# --- the expected numbers, from the taps above and DESIGN.md's formulas ----------------------------------------
+# --- the expected numbers, from the taps above and the formulas of docs/architecture.md ------------------------
 
 
 @dataclass
@@ -273,8 +274,8 @@ def seed(pool: ThreadPoolExecutor, cli: Cli, folder: Path, server: Future[LiveSe
     config.write_text(json.dumps(OSLO_CONFIG))
     others = {p.key: pool.submit(cli.json, "location", "add", p.name, "--timezone", p.timezone, "--scale",
                                  str(p.scale), "--json") for p in PLACES[1:]}  # fmt: skip
-    steps = [pool.submit(cli.run, "location", "configure", str(ids[OSLO.key]), "--file", str(config)),
-             pool.submit(add_user, cli, ADMIN, "admin")]  # fmt: skip
+    configure = ("location", "configure", str(ids[OSLO.key]), "--file", str(config))
+    steps: list[Future[object]] = [pool.submit(cli.run, *configure), pool.submit(add_user, cli, ADMIN, "admin")]
     ids.update({key: int(str(future.result()["id"])) for key, future in others.items()})
     groups = {}
     for name in sorted({p.group for p in PLACES}):
@@ -385,7 +386,7 @@ def test_sign_in_sets_an_httponly_lax_session_cookie_and_a_wrong_password_sets_n
     click_and_load(page, "form.logout button")
     assert page.url == f"{seeded.url}/login"
     assert cookie(context, "smilepost_session") is None
-    context.add_cookies([session])  # type: ignore[list-item]  # signing out ended the session on the server too
+    context.add_cookies([session])  # signing out ended the session on the server too
     page.goto("/fleet")
     assert page.url.startswith(f"{seeded.url}/login?next=/fleet")
 
@@ -605,7 +606,11 @@ def test_form_posts_without_the_right_csrf_token_are_refused_and_change_nothing(
 ) -> None:
     admin.goto("/admin")
     screenshot(admin, "admin")
-    for form in ({"name": "No token"}, {"name": "Wrong token", "csrf_token": "x" * 43}):
+    forms: tuple[dict[str, str | float | bool], ...] = (
+        {"name": "No token"},
+        {"name": "Wrong token", "csrf_token": "x" * 43},
+    )
+    for form in forms:
         response = admin.context.request.post("/admin/groups", form=form)
         assert response.status == 403, form
         assert "CSRF" in response.text()
@@ -705,7 +710,11 @@ def test_fleet_shows_silent_kiosks_offline_and_syncing_ones_online_with_their_he
 
 def test_exports_give_exactly_the_seeded_taps_in_disjoint_pages(admin: Page, seeded: Seeded) -> None:
     first, last = seeded.last_days(OSLO, 14)
-    window = {"location_id": seeded.ids["A"], "start": str(first), "end": str(last + timedelta(days=1))}
+    window: dict[str, str | float | bool] = {
+        "location_id": seeded.ids["A"],
+        "start": str(first),
+        "end": str(last + timedelta(days=1)),
+    }
     runs = seeded.taps_between(OSLO, first, last)
     want = counts(runs)
     request = admin.context.request

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from server import accounts
+from server.auth import accounts
 from server.db import make_engine
 from tests.support.live import Cli
 

@@ -19,13 +19,7 @@ import httpx
 import pytest
 
 from server import InvalidInput
-from server.serving import (
-    HeaderTimeoutProtocol,
-    build_config,
-    serving_options,
-    trusted_proxies,
-    usable_connections,
-)
+from server.serving import HeaderTimeoutProtocol, build_config, serving_options, trusted_proxies, usable_connections
 from server.settings import Settings
 from tests.support.live import SMILEPOST, Cli, LiveServer, start_server
 

@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 import kiosk.store as store_module
 from kiosk.store import Store
 from kiosk.sync import Syncer, SyncError
-from server import admin
 from server.app import create_app
+from server.auth import kiosk_tokens
 from server.db import rollups, taps
+from server.locations import add_location
 from server.settings import Settings
 from shared.protocol import TapBatch
 
@@ -57,8 +58,13 @@ class _ShiftedClock(datetime):
     offset = timedelta(0)
 
     @classmethod
-    def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+    def now(cls, tz: Any = None) -> Any:
         return datetime.now(tz) + cls.offset
+
+
+def set_store_clock(clock: type[datetime]) -> None:
+    """Make ``clock`` what kiosk.store calls ``datetime`` (the name it imported, looked up in its module globals)."""
+    vars(store_module)["datetime"] = clock
 
 
 class KioskAndServer(RuleBasedStateMachine):
@@ -69,8 +75,8 @@ class KioskAndServer(RuleBasedStateMachine):
         app = create_app(Settings(data_dir=root / "server"))
         self.engine = app.state.engine
         with self.engine.begin() as conn:
-            location = admin.add_location(conn, name="Gate", timezone="Asia/Kathmandu")
-            self.token = admin.enroll_kiosk(conn, location_id=location).token
+            location = add_location(conn, name="Gate", timezone="Asia/Kathmandu")
+            self.token = kiosk_tokens.enroll_kiosk(conn, location_id=location).token
         self.http = TestClient(app)
         self.faults = _Faults(self.http._transport)
         self.kiosk_dir = root / "kiosk"
@@ -92,7 +98,7 @@ class KioskAndServer(RuleBasedStateMachine):
             self._close()
 
     def _close(self) -> None:
-        store_module.datetime = datetime  # type: ignore[misc]
+        set_store_clock(datetime)
         self.store.close()
         self.client.close()
         self.http.close()
@@ -142,7 +148,7 @@ class KioskAndServer(RuleBasedStateMachine):
     @rule(days=st.sampled_from([-20000, -400, -1, 1, 365]))
     def clock_jump(self, days: int) -> None:
         _ShiftedClock.offset = timedelta(days=days)
-        store_module.datetime = _ShiftedClock  # type: ignore[misc]
+        set_store_clock(_ShiftedClock)
 
     def _server_ids(self) -> set[UUID]:
         with self.engine.connect() as conn:
@@ -171,10 +177,10 @@ TestKioskAndServer.settings = settings(
 def test_shifted_clock_really_moves_tap_times(tmp_path: Path) -> None:
     """Guards the clock_jump rule: a kiosk with a shifted clock records shifted times."""
     _ShiftedClock.offset = timedelta(days=-400)
-    store_module.datetime = _ShiftedClock  # type: ignore[misc]
+    set_store_clock(_ShiftedClock)
     try:
         with Store.open(tmp_path) as store:
             tap = store.record_tap(3, 5)
     finally:
-        store_module.datetime = datetime  # type: ignore[misc]
+        set_store_clock(datetime)
     assert abs((datetime.now(UTC) - tap.tapped_at) - timedelta(days=400)) < timedelta(seconds=5)

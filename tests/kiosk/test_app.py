@@ -206,6 +206,12 @@ def test_revoked_token_keeps_taps_and_repairing_from_admin_works(followup_and_ad
     assert r["message_11111111"] == "That code is wrong, used or expired. Create a new one on the server."
     assert r["message_22222222"] == "Too many attempts, try again in 30 s."
     assert r["message_33333333"] == "Paired as kiosk k-new."
+    assert [r[f"good_news_{code}"] for code in ("1234", "11111111", "22222222", "33333333")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
     assert r["screen_after"] == "ask" and r["status_after"] == "synced"
     assert r["credentials"] == ["k-new", "tok-2"]
     assert r["received_scores"] == [1, 2]  # the taps made while the token was refused were kept and sent

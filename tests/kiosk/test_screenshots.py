@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.screenshots import SCREENS
+from kiosk.ui.screenshots import SCREENS
 
 SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
 

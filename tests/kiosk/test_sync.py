@@ -210,6 +210,29 @@ def test_retry_after_is_parsed_into_unreachable(
     assert caught.value.retry_after == expected
 
 
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (status(500), 500),
+        (status(503, {"Retry-After": "7"}), 503),
+        (status(408), 408),
+        (status(429), 429),
+        (status(302, {"Location": "http://portal.example/login"}), 302),
+        (status(200, body={"hello": "captive portal"}), 200),
+        (raises(httpx.ConnectError), None),
+        (raises(httpx.ReadTimeout), None),
+    ],
+    ids=["500", "503", "408", "429", "redirect", "not-a-batch-result", "connect-error", "read-timeout"],
+)
+def test_unreachable_carries_the_http_status_of_the_answer_or_none(
+    store: Store, syncer_for: Callable[..., Syncer], handler: Handler, expected: int | None
+) -> None:
+    record(store, 1)
+    with pytest.raises(Unreachable) as caught:
+        syncer_for(FakeServer(handler)).send_pending()
+    assert caught.value.status == expected
+
+
 def test_retry_after_http_date() -> None:
     now = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Sun, 22 Nov 2026 10:00:30 GMT", now=now) == 30.0
@@ -536,7 +559,7 @@ def test_worker_reports_rejected_token(tmp_path: Path) -> None:
             rejected = statuses.wait_for(lambda s: s.state == "rejected")
         finally:
             worker.stop()
-        assert rejected.describe() == "token rejected"
+        assert (rejected.error_status, rejected.describe()) == (401, "token rejected")
         assert ui.counts().pending == 1
 
 
@@ -557,8 +580,12 @@ def test_worker_stop_is_prompt_during_a_long_interval(tmp_path: Path) -> None:
         (SyncStatus("synced", 0), "synced"),
         (SyncStatus("synced", 4), "synced, 4 queued"),
         (SyncStatus("offline", 12, last_error="ConnectError: refused"), "offline, 12 queued"),
-        (SyncStatus("rejected", 3, last_error="HTTP 403: Forbidden"), "token rejected"),
-        (SyncStatus("rejected", 3, last_error="HTTP 422: taps.0.score"), "sync rejected, 3 queued"),
+        (SyncStatus("rejected", 3, last_error="HTTP 403: Forbidden", error_status=403), "token rejected"),
+        (SyncStatus("rejected", 3, last_error="HTTP 401: unknown token", error_status=401), "token rejected"),
+        (SyncStatus("rejected", 3, last_error="HTTP 422: taps.0.score", error_status=422), "sync rejected, 3 queued"),
+        # decided by the status, never by the text
+        (SyncStatus("rejected", 3, last_error="HTTP 401 said the proxy", error_status=422), "sync rejected, 3 queued"),
+        (SyncStatus("rejected", 3, last_error="HTTP 403: Forbidden"), "sync rejected, 3 queued"),
     ],
 )
 def test_status_description(status_: SyncStatus, text: str) -> None:
@@ -609,6 +636,7 @@ def test_pair_failures_follow_the_exception_tree(
     transport, _ = pair_server(status, body, headers)
     with pytest.raises(error) as raised:
         pair("http://s", "12345678", transport=transport)
+    assert raised.value.status == status  # what callers decide on, not the message text
     if isinstance(raised.value, Rejected):
         assert (raised.value.status, raised.value.message) == (status, detail)
     elif status == 429:
@@ -619,8 +647,9 @@ def test_pair_network_error_is_unreachable() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(Unreachable, match="ConnectError"):
+    with pytest.raises(Unreachable, match="ConnectError") as raised:
         pair("http://s", "12345678", transport=httpx.MockTransport(refuse))
+    assert raised.value.status is None  # no answer came
 
 
 @pytest.mark.parametrize("code", ["1234567", "123456789", "1234567a", ""])
@@ -699,7 +728,7 @@ def test_retry_matrix_every_answer_has_one_outcome_and_no_tap_is_lost(
         with client_for(server) as client:
             syncer = Syncer(store, client, sleep=sleep, rand=lambda: 0.5)
             if isinstance(outcome, type):
-                with pytest.raises(outcome) as caught:  # type: ignore[var-annotated]
+                with pytest.raises(outcome) as caught:
                     syncer.send_pending()
                 error = caught.value
                 if isinstance(error, Rejected):
@@ -829,7 +858,7 @@ def test_send_heartbeat_posts_a_heartbeat_ping_and_accepts_204(store: Store, syn
     store.quarantine({ids[2]: "bad"})
     server = FakeServer(status(204))
     before = datetime.now(UTC)
-    assert syncer_for(server).send_heartbeat() is None
+    syncer_for(server).send_heartbeat()  # returns, raising nothing, on the 204
     [request] = server.requests
     assert (request.method, request.url.path) == ("POST", HEARTBEAT)
     assert request.headers["Authorization"] == "Bearer secret-token"

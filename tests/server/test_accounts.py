@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from server import InvalidInput, NotFound, accounts
+from server import InvalidInput, NotFound
+from server.auth import accounts
 from server.db import sessions, users
 
 PASSWORD = "correct horse battery"

@@ -1,4 +1,4 @@
-"""server.admin: locations, kiosk enrolment, API keys; secrets stored only as hashes."""
+"""Locations (server.locations), kiosk enrolment and API keys (server.auth): secrets stored only as hashes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, select
 
-from server import InvalidInput, NotFound, admin
+from server import InvalidInput, NotFound
+from server.auth import keys, kiosk_tokens, tokens
 from server.db import api_keys, kiosks, locations
+from server.locations import add_location, kiosk_config
 
 
 @pytest.mark.parametrize(
@@ -28,7 +30,7 @@ def test_add_location_rejects_bad_input_saying_what_was_expected(engine, kwargs,
     arguments = {"name": "Gate 12", "timezone": "Europe/Oslo", "scale": 5, **kwargs}
 
     with engine.begin() as conn, pytest.raises(InvalidInput) as caught:
-        admin.add_location(conn, **arguments)
+        add_location(conn, **arguments)
 
     assert str(caught.value) == message
     with engine.connect() as conn:
@@ -38,7 +40,7 @@ def test_add_location_rejects_bad_input_saying_what_was_expected(engine, kwargs,
 @pytest.mark.parametrize("scale", [3, 4, 5, 11])
 def test_add_location_stores_name_zone_and_scale(engine, scale):
     with engine.begin() as conn:
-        location = admin.add_location(conn, name="  Gate 12 ", timezone="Asia/Kathmandu", scale=scale)
+        location = add_location(conn, name="  Gate 12 ", timezone="Asia/Kathmandu", scale=scale)
 
     with engine.connect() as conn:
         row = conn.execute(select(locations).where(locations.c.id == location)).one()
@@ -47,47 +49,49 @@ def test_add_location_stores_name_zone_and_scale(engine, scale):
 
 def test_enroll_kiosk_at_unknown_location_raises_not_found(engine, location):
     with engine.begin() as conn, pytest.raises(NotFound, match=f"location {location + 1} does not exist"):
-        admin.enroll_kiosk(conn, location_id=location + 1)
+        kiosk_tokens.enroll_kiosk(conn, location_id=location + 1)
 
 
 def test_revoke_unknown_kiosk_raises_not_found(engine):
     with engine.begin() as conn, pytest.raises(NotFound, match="kiosk nope does not exist"):
-        admin.revoke_kiosk(conn, "nope")
+        kiosk_tokens.revoke_kiosk(conn, "nope")
 
 
 def test_create_api_key_rejects_a_blank_name(engine):
     with engine.begin() as conn, pytest.raises(InvalidInput, match="must not be empty"):
-        admin.create_api_key(conn, name=" ")
+        keys.create_api_key(conn, name=" ")
 
 
 def test_kiosk_config_of_unknown_kiosk_raises_not_found(engine):
     with engine.connect() as conn, pytest.raises(NotFound):
-        admin.kiosk_config(conn, "nope")
+        kiosk_config(conn, "nope")
 
 
 def test_secrets_are_prefixed_and_unique(enroll, location, engine):
-    tokens = {enroll(location).token for _ in range(3)}
+    made_tokens = {enroll(location).token for _ in range(3)}
     with engine.begin() as conn:
-        keys = {admin.create_api_key(conn, name=f"k{i}") for i in range(3)}
+        made_keys = {keys.create_api_key(conn, name=f"k{i}") for i in range(3)}
 
-    assert len(tokens) == len(keys) == 3
-    assert all(t.startswith("spk_") and len(t) >= 40 for t in tokens)
-    assert all(k.startswith("spa_") and len(k) >= 40 for k in keys)
+    assert len(made_tokens) == len(made_keys) == 3
+    assert all(t.startswith("spk_") and len(t) >= 40 for t in made_tokens)
+    assert all(k.startswith("spa_") and len(k) >= 40 for k in made_keys)
 
 
 def test_tokens_and_keys_are_stored_only_as_hashes(engine, database_url, enroll, location, client):
     enrolment = enroll(location)
     with engine.begin() as conn:
-        key = admin.create_api_key(conn, name="dashboard")
+        key = keys.create_api_key(conn, name="dashboard")
 
     with engine.connect() as conn:
         token_hash = conn.execute(select(kiosks.c.token_hash)).scalar_one()
         key_hash = conn.execute(select(api_keys.c.key_hash)).scalar_one()
-    assert (token_hash, key_hash) == (admin.hash_secret(enrolment.token), admin.hash_secret(key))
+    assert (token_hash, key_hash) == (tokens.hash_secret(enrolment.token), tokens.hash_secret(key))
 
     if make_url(database_url).get_backend_name() != "sqlite":
         return
-    database = Path(make_url(database_url).database)
+    file = make_url(database_url).database
+    assert file is not None
+    database = Path(file)
     stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     assert token_hash.encode() in stored and key_hash.encode() in stored  # the search below can see data
     for secret in (enrolment.token, key):

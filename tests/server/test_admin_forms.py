@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from server import accounts, admin
+from server.auth import accounts
 from server.db import locations
+from server.locations import configure_location, location_config, pin_needs_update
 from shared.pins import hash_pin
 from shared.protocol import CommentSettings, FollowUp, LocationConfig
 
@@ -71,7 +72,9 @@ def form_fields(html: str, form_id: str) -> dict[str, str]:
 def signed_in(client, engine):
     with engine.begin() as conn:
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert match
+    token = match.group(1)
     response = client.post("/login", data={"email": "admin@example.com", "password": PASSWORD, "csrf_token": token},
                            follow_redirects=False)  # fmt: skip
     assert response.status_code == 303
@@ -107,7 +110,7 @@ EVERY_OPTION = LocationConfig(
 
 def test_saving_the_settings_form_unchanged_stores_exactly_the_same_config(signed_in, engine, location):
     with engine.begin() as conn:
-        admin.configure_location(conn, location, config=EVERY_OPTION)
+        configure_location(conn, location, config=EVERY_OPTION)
     before = stored_json(engine, location)
     page = signed_in.get(f"/admin/locations/{location}")
     fields = form_fields(page.text, "settings")
@@ -121,13 +124,13 @@ def test_saving_the_settings_form_unchanged_stores_exactly_the_same_config(signe
     with engine.connect() as conn:
         stored = LocationConfig.model_validate_json(stored_json(engine, location))
         assert stored == EVERY_OPTION
-        assert admin.location_config(conn, location).texts["nb"].get("reason.queue_time") is None
+        assert location_config(conn, location).texts["nb"].get("reason.queue_time") is None
     assert "Nothing changed." in signed_in.get(f"/admin/locations/{location}").text
 
 
 def test_a_changed_label_is_saved_in_the_default_language_and_others_stay(signed_in, engine, location):
     with engine.begin() as conn:
-        admin.configure_location(conn, location, config=EVERY_OPTION)
+        configure_location(conn, location, config=EVERY_OPTION)
     fields = form_fields(signed_in.get(f"/admin/locations/{location}").text, "settings")
     fields["negative_reasons"] = "queue_time: Ventetid\nseating"  # label one, unlabel the other (in both lists)
     fields["positive_reasons"] = "fast\nseating"
@@ -136,7 +139,7 @@ def test_a_changed_label_is_saved_in_the_default_language_and_others_stay(signed
     saved = signed_in.post(f"/admin/locations/{location}/config", data=fields)  # and the page it leads to
 
     with engine.connect() as conn:
-        config = admin.location_config(conn, location)
+        config = location_config(conn, location)
     assert config.texts["nb"]["reason.queue_time"] == "Ventetid" and "reason.seating" not in config.texts["nb"]
     assert config.texts["en"] == EVERY_OPTION.texts["en"]
     assert config.texts["de"] == {**EVERY_OPTION.texts["de"], "thanks": "Danke!"}
@@ -176,7 +179,7 @@ def test_a_revoked_kiosk_is_announced_once_by_the_server(signed_in, location, ki
 
 def test_an_old_short_pin_is_flagged_and_a_new_one_replaces_it(signed_in, engine, location):
     with engine.begin() as conn:
-        admin.configure_location(conn, location, config=LocationConfig(admin_pin_hash=PIN_HASH_4_DIGITS))
+        configure_location(conn, location, config=LocationConfig(admin_pin_hash=PIN_HASH_4_DIGITS))
     page = signed_in.get(f"/admin/locations/{location}").text
     assert 'id="old-pin"' in page
     token = form_fields(page, "pin")["csrf_token"]
@@ -186,5 +189,5 @@ def test_an_old_short_pin_is_flagged_and_a_new_one_replaces_it(signed_in, engine
     after = signed_in.post(f"/admin/locations/{location}/pin", data={"csrf_token": token, "pin": "80417253"}).text
 
     with engine.connect() as conn:
-        assert not admin.pin_needs_update(conn, location)
+        assert not pin_needs_update(conn, location)
     assert 'id="old-pin"' not in after and "80417253" not in after and "New kiosk PIN set" in after

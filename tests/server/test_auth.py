@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from server import admin
+from server.auth import kiosk_tokens, tokens
 
 UNAUTHORIZED = {"message": "invalid or revoked credentials"}
 
@@ -15,7 +15,7 @@ UNAUTHORIZED = {"message": "invalid or revoked credentials"}
 def revoked_token(engine, enroll, location) -> str:
     enrolment = enroll(location)
     with engine.begin() as conn:
-        admin.revoke_kiosk(conn, enrolment.kiosk_id)
+        kiosk_tokens.revoke_kiosk(conn, enrolment.kiosk_id)
     return enrolment.token
 
 
@@ -28,7 +28,7 @@ def test_unknown_revoked_and_missing_kiosk_tokens_get_identical_401s(
             return client.post(path, json=make_batch([tap()]), headers=headers)
         return client.get(path, headers=headers)
 
-    unknown = call({"Authorization": f"Bearer {admin.new_secret(admin.KIOSK_TOKEN_PREFIX)}"})
+    unknown = call({"Authorization": f"Bearer {tokens.new_secret(tokens.KIOSK_TOKEN_PREFIX)}"})
     revoked = call({"Authorization": f"Bearer {revoked_token}"})
     missing = call({})
     wrong_scheme = call({"Authorization": f"Basic {revoked_token}"})
@@ -44,7 +44,7 @@ def test_revoked_kiosk_keeps_its_stored_taps(engine, send, tap, kiosk, stored_ta
     sent = tap()
     send([sent])
     with engine.begin() as conn:
-        admin.revoke_kiosk(conn, kiosk.kiosk_id)
+        kiosk_tokens.revoke_kiosk(conn, kiosk.kiosk_id)
 
     response = send([tap()])
 
@@ -55,7 +55,7 @@ def test_revoked_kiosk_keeps_its_stored_taps(engine, send, tap, kiosk, stored_ta
 def test_revoking_one_kiosk_leaves_the_others_working(engine, send, tap, enroll, location, kiosk):
     other = enroll(location)
     with engine.begin() as conn:
-        admin.revoke_kiosk(conn, other.kiosk_id)
+        kiosk_tokens.revoke_kiosk(conn, other.kiosk_id)
 
     assert send([tap()]).status_code == 200
     assert send([tap()], token=other.token).status_code == 401

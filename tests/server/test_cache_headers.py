@@ -11,7 +11,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from server import accounts
+from server.auth import accounts
 
 PASSWORD = "correct horse battery"
 

@@ -1,4 +1,4 @@
-"""The dashboard's numbers (server.summaries): periods, the overview with ranking, one location in depth.
+"""The dashboard's numbers (server.analytics): periods, the overview with ranking, one location in depth.
 
 Expected values are worked out by hand in the comments from the taps each test sends.
 """
@@ -9,8 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from server import InvalidInput, NotFound, accounts, admin, summaries
-from server.summaries import Period, period_for
+from server import InvalidInput, NotFound
+from server.analytics import dashboard, summaries
+from server.analytics.summaries import Period, period_for
+from server.auth import accounts
+from server.locations import configure_location
 from shared.protocol import FollowUp, LocationConfig
 
 # A fixed "now": 2026-11-23 10:00 UTC is 11:00 in Oslo and 15:45 in Kathmandu, the same local date in both.
@@ -72,8 +75,8 @@ def test_overview_gives_scores_now_and_before_change_and_trend_per_location(engi
     _send_scores(send, tap, TODAY - timedelta(days=10), {1: 1, 2: 1})
 
     with engine.connect() as conn:
-        [today] = summaries.overview(conn, None, "today", now=NOW)
-        [week] = summaries.overview(conn, None, "7d", now=NOW)
+        [today] = dashboard.overview(conn, None, "today", now=NOW)
+        [week] = dashboard.overview(conn, None, "7d", now=NOW)
 
     assert (today.now.responses, today.now.happy_index.value) == (5, 75.0)
     assert (today.now.csat.value, today.now.negative.value) == (80.0, 20.0)
@@ -100,7 +103,7 @@ def test_overview_ranking_shrinks_a_small_sample_toward_the_overall_index(engine
     send_to(tokens["Poor"], {4: 40, 3: 60})  # index (40*0.75 + 60*0.5)/100 = 60.0, n = 100
     send_to(tokens["Tiny"], {5: 2})  # index 100.0, but n = 2
     with engine.connect() as conn:
-        rows = {row.name: row for row in summaries.overview(conn, None, "today", now=NOW)}
+        rows = {row.name: row for row in dashboard.overview(conn, None, "today", now=NOW)}
 
     overall = (80.0 * 100 + 60.0 * 100 + 100.0 * 2) / 202  # 70.30
     assert rows["Tiny"].ranking == pytest.approx((overall * 20 + 100.0 * 2) / 22)  # 72.99
@@ -113,9 +116,9 @@ def test_overview_ranking_shrinks_a_small_sample_toward_the_overall_index(engine
 def test_overview_shows_only_the_locations_it_is_given(engine, make_location):
     a, b = make_location(name="A"), make_location(name="B")
     with engine.connect() as conn:
-        assert [r.location_id for r in summaries.overview(conn, frozenset({b}), "7d", now=NOW)] == [b]
-        assert {r.location_id for r in summaries.overview(conn, None, "7d", now=NOW)} == {a, b}
-        assert summaries.overview(conn, frozenset(), "7d", now=NOW) == []
+        assert [r.location_id for r in dashboard.overview(conn, frozenset({b}), "7d", now=NOW)] == [b]
+        assert {r.location_id for r in dashboard.overview(conn, None, "7d", now=NOW)} == {a, b}
+        assert dashboard.overview(conn, frozenset(), "7d", now=NOW) == []
 
 
 def test_overview_periods_are_each_locations_own_local_dates(engine, client, make_location, enroll, tap):
@@ -128,7 +131,7 @@ def test_overview_periods_are_each_locations_own_local_dates(engine, client, mak
         token = enroll(location_id).token
         assert client.post("/api/v1/taps", json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 200
     with engine.connect() as conn:
-        rows = {r.name: r for r in summaries.overview(conn, None, "today", now=late)}
+        rows = {r.name: r for r in dashboard.overview(conn, None, "today", now=late)}
 
     assert rows["Oslo"].period.start == date(2026, 11, 24) and rows["Oslo"].now.responses == 1
     assert rows["NYC"].period.start == date(2026, 11, 23) and rows["NYC"].now.responses == 1
@@ -142,7 +145,7 @@ def test_location_detail_splits_by_kiosk_reasons_and_hour_in_local_time(engine, 
             followup=FollowUp(negative_reasons=["queue", "staff"], positive_reasons=["fast"]),
             texts={"en": {"question": "How was it?", "reason.queue": "Waiting time"}},
         )
-        admin.configure_location(conn, place, config=config)
+        configure_location(conn, place, config=config)
     lane1, lane2 = enroll(place), enroll(place)
 
     def send_to(token, taps):
@@ -155,7 +158,7 @@ def test_location_detail_splits_by_kiosk_reasons_and_hour_in_local_time(engine, 
     send_to(lane2.token, [tap(score=4, tapped_at=at(TODAY, 3)) for _ in range(4)]
             + [tap(score=4, tapped_at=at(TODAY, 3), flags=["repeat"])])  # repeat: stored, not counted  # fmt: skip
     with engine.connect() as conn:
-        detail = summaries.location_detail(conn, place, "today", now=NOW)
+        detail = dashboard.location_detail(conn, place, "today", now=NOW)
 
     assert detail.now.responses == 10 and detail.now.counts == {"1": 3, "2": 1, "3": 0, "4": 4, "5": 2}
     split = {k.kiosk_id: k.scores for k in detail.kiosks}
@@ -179,7 +182,7 @@ def test_location_detail_trend_pairs_each_day_with_the_same_day_of_the_period_be
     _send_scores(send, tap, TODAY, {5: 1})  # 100
     _send_scores(send, tap, TODAY - timedelta(days=7), {1: 1})  # 0, same position a week earlier
     with engine.connect() as conn:
-        detail = summaries.location_detail(conn, location, "7d", now=NOW)
+        detail = dashboard.location_detail(conn, location, "7d", now=NOW)
 
     assert [p.start for p in detail.trend] == [TODAY - timedelta(days=6 - i) for i in range(7)]
     assert detail.trend[-1].now.headline.value == 100.0 and detail.trend[-1].before.headline.value == 0.0
@@ -188,7 +191,7 @@ def test_location_detail_trend_pairs_each_day_with_the_same_day_of_the_period_be
 
 def test_location_detail_over_a_year_draws_weekly_points(engine, location):
     with engine.connect() as conn:
-        detail = summaries.location_detail(conn, location, "365d", now=NOW)
+        detail = dashboard.location_detail(conn, location, "365d", now=NOW)
     assert detail.weekly
     assert 52 <= len(detail.trend) <= 54
     assert all(p.start.weekday() == 0 for p in detail.trend[1:])  # weeks start on Monday
@@ -196,7 +199,7 @@ def test_location_detail_over_a_year_draws_weekly_points(engine, location):
 
 def test_location_detail_of_an_unknown_location_is_not_found(engine):
     with engine.connect() as conn, pytest.raises(NotFound):
-        summaries.location_detail(conn, 999, "7d", now=NOW)
+        dashboard.location_detail(conn, 999, "7d", now=NOW)
 
 
 def test_visible_locations_carry_their_group_name(engine, make_location):

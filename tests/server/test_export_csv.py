@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.export import _cell, to_csv
+from server.analytics.export import _cell, to_csv
 
 # comment sent -> the cell a spreadsheet gets
 COMMENTS = {

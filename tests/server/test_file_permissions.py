@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server import accounts, admin, demo
 from server.app import create_app
+from server.auth import accounts
 from server.db import make_engine
+from server.demo import runner as demo
+from server.locations import add_location
 from server.settings import Settings
 
 
@@ -44,7 +46,7 @@ def test_a_fresh_data_folder_its_database_and_the_wal_and_shm_files_are_private(
     try:
         with TestClient(app) as client:
             with app.state.engine.begin() as conn:
-                admin.add_location(conn, name="Security A", timezone="Europe/Oslo")
+                add_location(conn, name="Security A", timezone="Europe/Oslo")
                 accounts.add_user(conn, email="boss@example.com", password="correct horse battery", role="admin")
             assert client.get("/healthz").status_code == 200
             database = data / "smilepost.db"

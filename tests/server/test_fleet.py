@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, MetaData, Table, select
 
-from server import admin
-from server.admin import hash_secret
 from server.app import create_app
+from server.auth import keys, kiosk_tokens
+from server.auth.tokens import hash_secret
 from server.db import kiosks, locations, make_engine, taps, upgrade
 from server.fleet import missing_taps
 from server.settings import Settings
@@ -195,7 +196,7 @@ def test_idle_heartbeat_answers_204_and_updates_health_seq_and_clock(client, kio
 def test_idle_heartbeat_with_a_bad_token_is_401_and_changes_nothing(client, engine, kiosk, kiosk_row, token):
     if token == "revoked":
         with engine.begin() as conn:
-            admin.revoke_kiosk(conn, kiosk.kiosk_id)
+            kiosk_tokens.revoke_kiosk(conn, kiosk.kiosk_id)
         token = kiosk.token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -226,7 +227,7 @@ def test_invalid_heartbeat_is_422_naming_the_field(client, kiosk, kiosk_row, bod
 
 @pytest.mark.parametrize("path", ["/api/v1/kiosk/heartbeat", "/api/v1/taps"])
 def test_app_version_with_a_nul_is_422_naming_the_field_never_a_500(client, kiosk, kiosk_row, make_batch, path):
-    heartbeat = {"queue_depth": 0, "app_version": "1.0\x00"}
+    heartbeat: dict[str, Any] = {"queue_depth": 0, "app_version": "1.0\x00"}  # a JSON object, also _ping's kwargs
     body = _ping(**heartbeat) if path.endswith("heartbeat") else make_batch([], heartbeat=heartbeat)
 
     response = client.post(path, json=body, headers={"Authorization": f"Bearer {kiosk.token}"})
@@ -247,7 +248,7 @@ def test_fleet_lists_every_kiosk_with_its_health_revoked_ones_too(
     heartbeat = {"queue_depth": 0, "app_version": "2.0", "last_seq": 3}
     send([tap(seq=1), tap(seq=3)], heartbeat=heartbeat)
     with engine.begin() as conn:
-        admin.revoke_kiosk(conn, gone.kiosk_id)
+        kiosk_tokens.revoke_kiosk(conn, gone.kiosk_id)
 
     listed = fleet()
 
@@ -289,9 +290,11 @@ def test_upgrading_to_0003_counts_the_taps_already_stored(empty_database_url, tm
     now = datetime(2026, 3, 1, tzinfo=UTC)
     seqs = [s for s in range(1, 51) if s not in (20, 21, 22)]
     with engine.begin() as conn:
-        location = conn.execute(
+        inserted = conn.execute(
             locations.insert().values(name="Old", timezone="Europe/Oslo", scale=5, created_at=now, config=None)
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None
+        location = inserted[0]
         conn.execute(
             _kiosks_at_0002().insert(),
             {"id": "k-old", "location_id": location, "name": "lane 1", "token_hash": hash_secret("spk_old"),
@@ -314,7 +317,7 @@ def test_upgrading_to_0003_counts_the_taps_already_stored(empty_database_url, tm
     with TestClient(app) as client:
         client.post("/api/v1/taps", json=make_batch([tap(seq=21)]), headers={"Authorization": "Bearer spk_old"})
         with engine.begin() as conn:
-            key = admin.create_api_key(conn, name="read")
+            key = keys.create_api_key(conn, name="read")
         listed = client.get("/api/v1/kiosks", headers={"Authorization": f"Bearer {key}"}).json()
     assert [(e["received"], e["max_seq"], e["missing"]) for e in listed] == [(48, 50, 2)]
     app.state.engine.dispose()

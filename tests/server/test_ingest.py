@@ -206,7 +206,7 @@ def test_body_with_a_json_suffix_content_type_is_accepted(client, kiosk, tap, ma
 
 
 def test_openapi_request_body_of_taps_is_the_tap_batch(client):
-    """The route parses its body itself (server.routes.taps); the documented body must not change."""
+    """The route parses its body itself (server.api.routes.taps); the documented body must not change."""
     post = client.get("/openapi.json").json()["paths"]["/api/v1/taps"]["post"]
 
     assert post["requestBody"] == {

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server import InvalidInput, NotFound, admin
+from server import InvalidInput, NotFound
+from server.auth import keys, kiosk_tokens
 from server.db import locations
+from server.locations import configure_location, kiosk_config, pin_needs_update
 from shared.pins import hash_pin, verify_pin
 from shared.protocol import LocationConfig
 
@@ -37,7 +39,7 @@ CONFIG: dict[str, Any] = {
 @pytest.fixture
 def admin_key(engine) -> str:
     with engine.begin() as conn:
-        return admin.create_api_key(conn, name="installer", scope="admin")
+        return keys.create_api_key(conn, name="installer", scope="admin")
 
 
 @pytest.fixture
@@ -215,11 +217,11 @@ def test_a_pin_hash_not_made_by_hash_pin_is_refused(put_config, location, bad):
 
 def test_configure_location_with_a_pin_stores_only_its_hash(engine, location):
     with engine.begin() as conn:
-        shown = admin.configure_location(conn, location, pin="80417253")
+        shown = configure_location(conn, location, pin="80417253")
 
     with engine.connect() as conn:
         stored = conn.execute(select(locations.c.config).where(locations.c.id == location)).scalar_one()
-        served = admin.kiosk_config(conn, admin.enroll_kiosk(conn, location_id=location).kiosk_id)
+        served = kiosk_config(conn, kiosk_tokens.enroll_kiosk(conn, location_id=location).kiosk_id)
     assert shown.admin_pin_hash == "set"
     assert "80417253" not in stored
     assert served.admin_pin_hash is not None and verify_pin("80417253", served.admin_pin_hash)
@@ -229,7 +231,7 @@ def test_configure_location_with_only_a_pin_keeps_the_rest(engine, put_config, l
     put_config(location, CONFIG)
 
     with engine.begin() as conn:
-        shown = admin.configure_location(conn, location, pin="135799")
+        shown = configure_location(conn, location, pin="135799")
 
     assert shown.model_dump(mode="json") == {**CONFIG, "admin_pin_hash": "set"}
 
@@ -237,7 +239,7 @@ def test_configure_location_with_only_a_pin_keeps_the_rest(engine, put_config, l
 @pytest.mark.parametrize("pin", ["12", "1357", "13579", "12ab56", "1234567890123"])
 def test_a_malformed_or_short_pin_is_invalid_input(engine, location, pin):
     with engine.begin() as conn, pytest.raises(InvalidInput, match="^pin: a PIN is 6 to 12 digits$"):
-        admin.configure_location(conn, location, pin=pin)
+        configure_location(conn, location, pin=pin)
 
 
 @pytest.mark.parametrize(
@@ -249,15 +251,15 @@ def test_pin_needs_update_for_an_old_or_weak_hash(engine, put_config, location, 
     put_config(location, {**CONFIG, "admin_pin_hash": pin_hash})
 
     with engine.connect() as conn:
-        assert admin.pin_needs_update(conn, location) is expected
+        assert pin_needs_update(conn, location) is expected
 
 
 def test_a_pin_set_now_needs_no_update(engine, put_config, location):
     put_config(location, {**CONFIG, "admin_pin_hash": OLD_PIN_HASH})
 
     with engine.begin() as conn:
-        admin.configure_location(conn, location, pin="80417253")
-        assert admin.pin_needs_update(conn, location) is False
+        configure_location(conn, location, pin="80417253")
+        assert pin_needs_update(conn, location) is False
 
 
 def test_a_stored_hash_kiosks_now_refuse_is_kept_by_set_and_needs_update(engine, put_config, location):
@@ -270,12 +272,12 @@ def test_a_stored_hash_kiosks_now_refuse_is_kept_by_set_and_needs_update(engine,
 
     assert (put.status_code, put.json()["admin_pin_hash"]) == (200, "set")
     with engine.connect() as conn:
-        assert admin.pin_needs_update(conn, location) is True
+        assert pin_needs_update(conn, location) is True
 
 
 def test_pin_needs_update_of_an_unknown_location_is_not_found(engine):
     with engine.connect() as conn, pytest.raises(NotFound, match="location 999 does not exist"):
-        admin.pin_needs_update(conn, 999)
+        pin_needs_update(conn, 999)
 
 
 # --- kiosks get it -----------------------------------------------------------------------------

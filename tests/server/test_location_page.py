@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import accounts, admin
+from server.auth import accounts
+from server.locations import configure_location
 from shared.protocol import FollowUp, LocationConfig
 
 PASSWORD = "correct horse battery"
@@ -21,14 +22,16 @@ def page(client, engine, location):
     """``page(query)`` -> the location page's HTML for a signed-in admin."""
     with engine.begin() as conn:
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
-        admin.configure_location(
+        configure_location(
             conn,
             location,
             config=LocationConfig(
                 repeat_press_seconds=5, followup=FollowUp(negative_reasons=["queue"], positive_reasons=["queue"])
             ),
         )
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert match
+    token = match.group(1)
     client.post("/login", data={"email": "admin@example.com", "password": PASSWORD, "csrf_token": token})
 
     def read(query: str = "range=today") -> str:
@@ -49,7 +52,9 @@ def at(moment: datetime, seconds: float = 0) -> str:
 
 
 def chart(html: str) -> dict:
-    return json.loads(re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html).group(1))
+    match = re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html)
+    assert match
+    return json.loads(match.group(1))
 
 
 def test_the_page_says_how_many_presses_the_filter_left_out(page, send, tap, today_noon):

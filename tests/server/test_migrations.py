@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select
 
-from server.admin import hash_secret
 from server.app import create_app
+from server.auth.tokens import hash_secret
 from server.db import (
     MIGRATIONS_DIR,
     current_revision,

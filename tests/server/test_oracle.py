@@ -67,7 +67,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from server import accounts, admin
+from server.auth import accounts, kiosk_tokens
+from server.locations import add_location, configure_location, set_location_scale
 from shared.protocol import FollowUp, LocationConfig
 
 Z = 1.959963984540054
@@ -134,8 +135,8 @@ class Press:
         return self.at.astimezone(ZoneInfo(self.place.timezone))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def days(first: date, last: date) -> list[date]:
@@ -177,6 +178,7 @@ def _regular(rng: random.Random, kiosk: str, dates: list[date], weights: dict[in
             scores = list(range(0, 11)) if scale == 11 else list(range(1, scale + 1))
             score = rng.choices(scores, weights[scale])[0]
             side = side_of(scale, score)
+            flags: tuple[str, ...]
             followup, flags = None, ()
             choices = {"negative": negative, "positive": positive}.get(side, [])
             if choices and rng.random() < 0.6:
@@ -338,15 +340,15 @@ def world(client, engine, api_key) -> World:
     tokens: dict[str, str] = {}
     with engine.begin() as conn:
         for place in PLACES.values():
-            ids[place.key] = admin.add_location(conn, name=place.name, timezone=place.timezone,
+            ids[place.key] = add_location(conn, name=place.name, timezone=place.timezone,
                                                 scale=5 if place.key == "oslo" else place.scale)  # fmt: skip
             followup = None
             if place.followup:
                 followup = FollowUp(negative_reasons=place.followup[0], positive_reasons=place.followup[1])
             config = LocationConfig(default_language=place.default_language, texts=place.texts, followup=followup)
-            admin.configure_location(conn, ids[place.key], config=config)
+            configure_location(conn, ids[place.key], config=config)
         for key, (place_key, name) in KIOSKS.items():
-            enrolment = admin.enroll_kiosk(conn, location_id=ids[place_key], name=name)
+            enrolment = kiosk_tokens.enroll_kiosk(conn, location_id=ids[place_key], name=name)
             kiosk_ids[key], tokens[key] = enrolment.kiosk_id, enrolment.token
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
     seqs = {}
@@ -369,7 +371,7 @@ def world(client, engine, api_key) -> World:
         for corrected in (None, "monotonic", "offset", "allowed"):
             send(kiosk, of(kiosk, corrected, {3, 5, 11}), corrected)
     with engine.begin() as conn:
-        admin.set_location_scale(conn, ids["oslo"], 4)
+        set_location_scale(conn, ids["oslo"], 4)
     for kiosk in ("oslo-a", "oslo-b"):  # ... and its 4-face presses after the change
         for corrected in (None, "monotonic", "offset", "allowed"):
             send(kiosk, of(kiosk, corrected, {4}), corrected)
@@ -542,8 +544,8 @@ class Oracle:
         return figures(self.counted(start, end), self.place.scale)
 
     def reasons(self, start: date, end: date, languages: list[str]) -> list[dict[str, Any]]:
-        picks = Counter((self.outcome.counted[p.id], side_of(p.scale, p.score)) for p in self.counted(start, end)
-                        if self.outcome.counted[p.id])  # fmt: skip
+        picks = Counter((reason, side_of(p.scale, p.score)) for p in self.counted(start, end)
+                        if (reason := self.outcome.counted[p.id]))  # fmt: skip
         per_side: Counter[str] = Counter()
         for (_, side), n in picks.items():
             per_side[side] += n
@@ -1024,10 +1026,10 @@ def test_overview_ranks_and_trends_as_computed_from_the_raw_taps(world, start, l
         shares = figures(now[key], place.scale)
         where = f"overview {start}..{last} {key}"
         assert row.one("td", "rank").text() == (str(ranked.index(key) + 1) if key in ranking else "–"), where
-        index = row.one("td", "index")
-        assert_estimate(index.one("span", "estimate"), head, where)
-        assert ("NPS" in [small.text() for small in index.all("small")]) == (place.scale == 11), where
-        assert bool(index.all("span", "small-flag")) == head["small_sample"], where
+        index_cell = row.one("td", "index")
+        assert_estimate(index_cell.one("span", "estimate"), head, where)
+        assert ("NPS" in [small.text() for small in index_cell.all("small")]) == (place.scale == 11), where
+        assert bool(index_cell.all("span", "small-flag")) == head["small_sample"], where
         assert_shown(row.one("td", "csat").text(), shown_share(shares["csat"]), f"{where} csat")
         assert_shown(row.one("td", "negative").text(), shown_share(shares["negative"]), f"{where} negative")
         assert row.one("td", "responses").text() == str(len(now[key])), where

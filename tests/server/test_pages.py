@@ -12,11 +12,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server import accounts
+from server.auth import accounts
 from server.db import groups
 from server.settings import Settings
 
@@ -44,7 +45,7 @@ def login_token(client: TestClient) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, email: str, password: str = PASSWORD, next_url: str = "/") -> object:
+def sign_in(client: TestClient, email: str, password: str = PASSWORD, next_url: str = "/") -> httpx.Response:
     return client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": login_token(client), "next": next_url},

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from server import InvalidInput, NotFound, PairingRefused, RateLimited, admin, pairing
+from server import InvalidInput, NotFound, PairingRefused, RateLimited
+from server.auth import keys, pairing
 from server.db import api_keys, kiosks, locations, make_engine, pair_codes, pair_failures, upgrade
+from server.locations import add_location, location_config
 from shared.protocol import LocationConfig
 
 REFUSED = {"message": "invalid or expired pairing code"}
@@ -49,7 +51,7 @@ def make_code(engine):
 @pytest.fixture
 def admin_key(engine) -> str:
     with engine.begin() as conn:
-        return admin.create_api_key(conn, name="installer", scope="admin")
+        return keys.create_api_key(conn, name="installer", scope="admin")
 
 
 def pair(client, code: str, name: str | None = None):
@@ -432,7 +434,7 @@ def test_an_admin_key_can_also_read(client, location, admin_key):
 
 def test_an_unknown_api_key_scope_is_refused(engine):
     with engine.begin() as conn, pytest.raises(InvalidInput, match="^API key scope must be one of read, admin"):
-        admin.create_api_key(conn, name="x", scope="root")
+        keys.create_api_key(conn, name="x", scope="root")
 
 
 def test_openapi_documents_the_pairing_endpoints(client):
@@ -466,7 +468,7 @@ def test_a_0001_database_with_data_upgrades_to_0002_keeping_its_rows(empty_datab
         assert [tuple(r) for r in conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.scope))] == [
             (3, "dashboard", "read")
         ]
-        assert admin.location_config(conn, 7) == LocationConfig()
+        assert location_config(conn, 7) == LocationConfig()
     enrolment = pairing.redeem_pair_code(engine, code=_code_for(engine, 7), client="x")
     assert enrolment.kiosk_id
     engine.dispose()
@@ -486,7 +488,7 @@ def test_0002_downgrades_to_0001_and_back(empty_database_url):
     engine = make_engine(empty_database_url)
     upgrade(engine)
     with engine.begin() as conn:
-        location = admin.add_location(conn, name="Gate", timezone="Europe/Oslo")
+        location = add_location(conn, name="Gate", timezone="Europe/Oslo")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from server.ratelimit import RateLimiter
+from server.auth.ratelimit import RateLimiter
 from server.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""The demo dataset (server.seed): stored through ingest, realistic in time, reasons and fleet, deterministic."""
+"""The demo dataset (server.demo.seed): stored through ingest, realistic in time, reasons and fleet, deterministic."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from server import InvalidInput, accounts, admin
-from server.admin import location_config
+from server import InvalidInput
+from server.auth import accounts
 from server.db import daily_rollups, kiosks, locations, make_engine, rollups, taps, upgrade, users
-from server.seed import SITES, SeedResult, seed
+from server.demo.seed import SITES, SeedResult, seed
+from server.locations import add_location, location_config
 
 TODAY = date(2026, 4, 5)  # the last 14 days cross Europe's switch to summer time (29 March)
 
@@ -204,7 +205,7 @@ def test_demo_users_sign_in_and_see_what_they_were_granted(engine: Engine) -> No
 
 def test_seeding_a_database_that_has_locations_is_refused(engine: Engine) -> None:
     with engine.begin() as conn:
-        admin.add_location(conn, name="Real shop", timezone="Europe/Oslo")
+        add_location(conn, name="Real shop", timezone="Europe/Oslo")
     with pytest.raises(InvalidInput, match="already has 1 location"):
         _seed(engine)
     assert _scalar(engine, select(func.count()).select_from(kiosks)) == 0

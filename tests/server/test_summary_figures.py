@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from server import admin
+from server.locations import configure_location
 from shared.protocol import FollowUp, LocationConfig
 
 NOV = {"start": "2026-11-01", "end": "2026-12-01"}
@@ -49,7 +49,7 @@ def shared_reason_ids(engine, location):
         followup=FollowUp(negative_reasons=["seating", "food", "wifi"], positive_reasons=["seating", "food", "view"]),
     )  # fmt: skip
     with engine.begin() as conn:
-        admin.configure_location(conn, location, config=config)
+        configure_location(conn, location, config=config)
     return config
 
 
@@ -79,7 +79,7 @@ def test_a_reason_is_on_the_side_of_the_face_tapped_not_of_the_list_it_is_in(sum
 def test_a_reason_taken_off_the_lists_keeps_its_history(summary, send, tap, engine, location, shared_reason_ids):
     send([tap(score=1, followup="wifi", tapped_at=at(date(2026, 11, 10)))])
     with engine.begin() as conn:
-        admin.configure_location(conn, location, config=shared_reason_ids.model_copy(update={"followup": None}))
+        configure_location(conn, location, config=shared_reason_ids.model_copy(update={"followup": None}))
 
     assert [(r["id"], r["side"], r["count"]) for r in summary()["reasons"]] == [("wifi", "negative", 1)]
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server import InvalidInput, accounts, admin
+from server import InvalidInput
+from server.auth import accounts
 from server.db import locations
+from server.locations import check_timezone
 
 PASSWORD = "correct horse battery"
 SMILEPOST = str(Path(sys.executable).with_name("smilepost"))
@@ -41,7 +43,7 @@ NO_MATCH = "expected an IANA name such as 'Europe/Oslo'"
 )
 def test_a_name_that_is_not_an_iana_zone_is_refused_with_close_matches(name, message):
     with pytest.raises(InvalidInput) as caught:
-        admin.check_timezone(name)
+        check_timezone(name)
 
     assert re.search(message, str(caught.value)), str(caught.value)
 
@@ -52,7 +54,7 @@ def test_a_name_that_is_not_an_iana_zone_is_refused_with_close_matches(name, mes
      "America/St_Johns", "America/Argentina/Buenos_Aires", "Pacific/Chatham", "US/Pacific"],
 )  # fmt: skip
 def test_an_iana_zone_or_alias_is_accepted(name):
-    assert admin.check_timezone(name).key == name
+    assert check_timezone(name).key == name
 
 
 def test_the_cli_refuses_a_folder_as_a_zone_with_the_message_and_no_traceback(tmp_path):

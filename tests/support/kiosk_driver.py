@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kiosk.clockscript import ClockScript
+from kiosk.ui.clockscript import ClockScript
 
 WATCHDOG_SECONDS = 100
 THANKS = 0.3  # thank_you_seconds in the scenarios
@@ -171,7 +171,7 @@ class Driver(ClockScript):
         """A new config, applied as the sync worker applies one; back on the question, no repeat memory."""
         self.app.apply_config(base_config(**overrides))
         self.app.show_question()
-        self.app._last_tap_mono = None
+        self.app.flow.forget_last_press()
         yield 0.1  # ScreenManager ignores touches until its (zero-length) transition has finished a frame
 
     def back_to_ask(self) -> Steps:
@@ -208,10 +208,11 @@ class Driver(ClockScript):
         for scale in (3, 4, 5):
             yield from self.configure(scale=scale)
             faces = self.app.screens.get_screen("ask").faces
-            self.out[f"scale{scale}"] = seen = {
+            presses: list[dict[str, Any]] = []
+            self.out[f"scale{scale}"] = {
                 "scores": [int(f.score) for f in faces],
                 "sizes": [list(f.size) for f in faces],
-                "presses": [],
+                "presses": presses,
             }
             self.shot(f"ask-scale{scale}")
             yield 0.05  # Clock times a schedule_once from the frame's start: a slow screenshot would eat it
@@ -226,7 +227,7 @@ class Driver(ClockScript):
                     self.shot("thanks")
                 yield from self.back_to_ask()
                 press["returned_to_ask"] = self.screen == "ask"
-                seen["presses"].append(press)
+                presses.append(press)
 
     def scenario_nps(self) -> Steps:
         """The 0-10 scale: 11 buttons (0 left), touches and the keys 0-9."""
@@ -370,7 +371,8 @@ class Driver(ClockScript):
 
     def scenario_followup(self) -> Steps:
         """A face, then a reason: the tap is held (not sent) until the reason is stored, then sent once."""
-        assert self.fake is not None
+        fake = self.fake
+        assert fake is not None
         yield from self.configure(
             # 3 s: long enough that a sync round fits while the question is open, even on a loaded machine
             followup={"negative_reasons": ["queue_time", "staff"], "positive_reasons": ["fast"], "timeout_seconds": 3},
@@ -385,14 +387,14 @@ class Driver(ClockScript):
         self.app.worker.wake()
         yield 0.5  # a sync round while the follow-up is open must not send the held tap
         self.out["while_open"] = self.rows()
-        self.out["sent_while_open"] = [t["id"] for t in self.fake.received]
+        self.out["sent_while_open"] = [t["id"] for t in fake.received]
         self.shot("followup")
         self.press(screen.reason_buttons[1])
         yield 0
         self.out["screen_after_answer"] = self.screen
-        yield from self.wait_for(lambda: len(self.fake.received) >= 1, 30)  # generous: CI machines get loaded
+        yield from self.wait_for(lambda: len(fake.received) >= 1, 30)  # generous: CI machines get loaded
         yield 0.3
-        self.out["received"] = [(t["score"], t["followup"], t["flags"]) for t in self.fake.received]
+        self.out["received"] = [(t["score"], t["followup"], t["flags"]) for t in fake.received]
         yield from self.back_to_ask()
         # a positive face gets the positive reasons; a middle face none
         self.tap_face(4)
@@ -437,12 +439,12 @@ class Driver(ClockScript):
         for char in "hello world!":
             self.press(self.widget("comment", "space") if char == " " else comment.key(char))
             yield 0
-        self.out["typed"] = self.app.comment_text
+        self.out["typed"] = comment.text
         self.out["counter"] = self.widget("comment", "counter").text
         self.shot("comment")
         self.press(self.widget("comment", "backspace"))
         yield 0
-        self.out["after_backspace"] = self.app.comment_text
+        self.out["after_backspace"] = comment.text
         self.press(self.widget("comment", "send"))
         yield 0
         self.out["screen_after_send"] = self.screen
@@ -466,9 +468,7 @@ class Driver(ClockScript):
         from kivy.core.window import Window
         from kivy.tests.common import UnitTestTouch
 
-        import kiosk.app
-
-        kiosk.app.PIN_BACK_SECONDS = 0.5
+        self.app.pin_back_seconds = 0.5
         yield from self.configure(admin_pin_hash=FAST_PIN_HASH)
         assert self.fake is not None
         self.fake.refused_scores = {3}  # the server refuses the 3 by name: quarantined, the 4 still goes out
@@ -517,7 +517,7 @@ class Driver(ClockScript):
         yield 0.05
         self.out["right_pin_while_locked"] = self.screen
         yield 0.6
-        self.app._pin_locked_until = 0  # the minute is over
+        self.app.flow.pin.locked_until = 0.0  # the minute is over
         self.app.admin_gesture()
         yield 0.1  # ScreenManager ignores touches until its (zero-length) transition has finished a frame
         for digit in PIN:
@@ -526,7 +526,7 @@ class Driver(ClockScript):
         self.press(self.pad("pin", "OK"))
         yield 0.1
         self.out["after_right_pin"] = self.screen
-        self.out["info"] = self.app.admin_info
+        self.out["info"] = self.app.screens.get_screen("admin").info
         self.shot("admin")
         self.press(self.widget("admin", "sync_now"))
         yield 0.05
@@ -568,15 +568,17 @@ class Driver(ClockScript):
             {"kiosk_id": "k-new", "token": "tok-2", "server_time": "2026-11-23T10:00:00Z"},
             {},
         )
+        pairing = self.app.screens.get_screen("pairing")
         for code in ("1234", "11111111", "22222222", "33333333"):
             for digit in code:
                 self.press(self.pad("pairing", digit))
                 yield 0
             self.out[f"code_{code}"] = self.widget("pairing", "code").text
             self.press(self.pad("pairing", "Pair"))
-            yield from self.wait_for(lambda: not self.app.pair_busy, 5)
+            yield from self.wait_for(lambda: not pairing.busy, 5)
             yield 0.05
-            self.out[f"message_{code}"] = self.app.pair_message
+            self.out[f"message_{code}"] = pairing.message
+            self.out[f"good_news_{code}"] = pairing.message_ok  # green, not red
             if code == "22222222":
                 self.shot("pairing-429")
         self.out["screen_after"] = self.screen
@@ -602,7 +604,7 @@ class Driver(ClockScript):
         self.out["status_after_pair"] = self.app.status_text
         yield 0.2
         self.tap_face(4)
-        yield from self.wait_for(lambda: self.app.store.counts().pending == 0 and self.rows(), 10)
+        yield from self.wait_for(lambda: self.app.store.counts().pending == 0 and bool(self.rows()), 10)
         creds = self.app.store.credentials()
         self.out["credentials"] = [creds.kiosk_id, creds.token[:4]] if creds else None
 
@@ -656,9 +658,9 @@ def main() -> None:
     import httpx
     from kivy.clock import Clock
 
-    from kiosk.app import SmilepostKioskApp, configure_window
     from kiosk.settings import KioskSettings
     from kiosk.store import Store
+    from kiosk.ui.app import SmilepostKioskApp, configure_window
     from shared.pins import hash_pin
 
     global FAST_PIN_HASH

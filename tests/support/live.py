@@ -62,17 +62,23 @@ class LiveServer:
 
 
 def launch_server(
-    env: Mapping[str, str], log_path: Path, *args: str, port: int | None = None, timeout: float = 30
+    env: Mapping[str, str],
+    log_path: Path,
+    *args: str,
+    port: int | None = None,
+    timeout: float = 30,
+    command: str = SMILEPOST,
 ) -> LiveServer:
-    """`smilepost server ARGS` with ``env`` on a loopback port (a free one by default), once /healthz answers;
-    its output goes to ``log_path``. The tests and the benchmarks start every server through here.
+    """`smilepost server ARGS` (``command``: this venv's by default) with ``env`` on a loopback port (a free one by
+    default), once /healthz answers; its output goes to ``log_path``. The tests and the benchmarks start every server
+    through here.
 
     Raises RuntimeError if it does not come up within ``timeout`` seconds.
     """
     port = port or free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [SMILEPOST, "server", "--host", "127.0.0.1", "--port", str(port), *args], env=dict(env), stdout=log,
+            [command, "server", "--host", "127.0.0.1", "--port", str(port), *args], env=dict(env), stdout=log,
             stderr=log,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

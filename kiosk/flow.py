@@ -1,0 +1,430 @@
+"""The kiosk's decisions, in plain Python (no Kivy): what a press does, which screen comes next, what a key means,
+when the PIN pad locks and what a failed pairing says. The Kivy App (:mod:`kiosk.ui.app`) holds one
+:class:`KioskFlow`, shows what it decides and does the I/O; tests drive it without a window.
+
+- **Answers**: :meth:`KioskFlow.plan_tap` says whether a press is a repeat (``shared.scores.is_repeat`` on the
+  monotonic clock), which follow-up reasons to offer (:func:`followup_reasons`) and whether the tap is held for a
+  follow-up or a comment; :meth:`KioskFlow.add_char` keeps a comment within ``comment.max_chars``.
+- **Keypads**: :class:`DigitEntry` types digits up to a length (pairing codes :data:`CODE_DIGITS`, PINs up to
+  :data:`PIN_MAX_DIGITS`); :class:`PinGate` checks a PIN and locks the pad for :data:`PIN_LOCK_SECONDS` after
+  :data:`PIN_MAX_FAILURES` wrong ones in a row.
+- **Pairing**: :func:`pairing_failure` words a failed pairing from the exception's class and ``status``
+  (:mod:`kiosk.sync`'s tree), never from its message text; a :class:`Notice` says whether it is good news.
+- **Screens**: :meth:`KioskFlow.key` maps a key on a screen to a command, :meth:`KioskFlow.admin_gesture` says
+  what the hidden long press opens, :func:`after_idle` and :func:`after_hours_check` which screen comes next.
+- **Admin screen**: :func:`admin_rows` are its lines.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from kiosk.store import StoreCounts
+from kiosk.sync import Rejected, SyncStatus, Unreachable
+from shared.pins import verify_pin
+from shared.protocol import FollowUp, KioskConfig, score_range
+from shared.scores import is_repeat, side
+
+log = logging.getLogger(__name__)
+
+CODE_DIGITS = 8  # pairing codes
+PIN_MAX_DIGITS = 12
+PIN_MAX_FAILURES = 5  # wrong PINs in a row that lock the pad
+PIN_LOCK_SECONDS = 60.0
+ADMIN_HOLD_SECONDS = 3.0  # long press in the top-left corner that opens the PIN pad
+ADMIN_CORNER = 0.12  # of the shorter window side, at least ADMIN_CORNER_MIN_PX
+ADMIN_CORNER_MIN_PX = 72
+ADMIN_IDLE_SECONDS = 120.0  # an admin screen (or the PIN pad) left open returns to the question
+COMMENT_MIN_TIMEOUT = 30.0  # typing takes longer than picking a reason
+CUSTOMER_SCREENS = ("ask", "thanks", "followup", "comment", "attract")
+ANSWER_SCREENS = ("ask", "thanks", "followup", "attract")  # where a digit key is an answer
+STAFF_SCREENS = ("pin", "admin", "pairing")
+KEY_BACKSPACE, KEY_ESCAPE = 8, 27
+KEY_ENTER = (13, 271)  # Return, keypad Enter
+_DIGITS = frozenset("0123456789")
+
+#: Shown until the server's config arrives (a kiosk that was never paired, or never reached the server).
+UNPAIRED_CONFIG = KioskConfig(kiosk_id="unpaired", location_id=0, location_name="", timezone="UTC")
+
+
+# -- answers ----------------------------------------------------------------------------------------------------
+
+
+def scores_for(scale: int) -> list[int]:
+    """Scores shown, saddest first: 1..n for faces, 0..10 for NPS. Raises ValueError for an unknown scale."""
+    return list(score_range(scale))
+
+
+def followup_reasons(config: KioskConfig, score: int) -> list[str]:
+    """Reason ids to offer after ``score``: the negative set after a negative answer, the positive set after a
+    positive one, none after a middle answer or without a follow-up question.
+
+    Raises ValueError (with a follow-up question) for a score outside the config's scale.
+    """
+    if config.followup is None:
+        return []
+    lists = {"negative": config.followup.negative_reasons, "positive": config.followup.positive_reasons}
+    return list(lists.get(side(config.scale, score), []))
+
+
+@dataclass(frozen=True)
+class TapPlan:
+    """How one press is stored and what follows it: ``repeat`` (flagged, not asked why), the follow-up ``reasons``
+    to offer, and ``hold`` (kept from sync until the follow-up or comment is answered or times out)."""
+
+    repeat: bool
+    reasons: list[str]
+    hold: bool
+
+    @property
+    def flags(self) -> list[str]:
+        """The flags the tap is stored with."""
+        return ["repeat"] if self.repeat else []
+
+
+# -- keypads ----------------------------------------------------------------------------------------------------
+
+KeyResult = Literal["typed", "deleted", "submit", "ignored"]
+
+
+class DigitEntry:
+    """Digits typed on a keypad, at most ``max_digits``; keys are "0".."9", "back" and "ok"."""
+
+    def __init__(self, max_digits: int) -> None:
+        self.max_digits = max_digits
+        self.text = ""
+
+    def press(self, key: str) -> KeyResult:
+        """Apply one key: "typed" (a digit added), "deleted", "submit" ("ok") or "ignored" (too long, not a key)."""
+        if key == "back":
+            self.text = self.text[:-1]
+            return "deleted"
+        if key == "ok":
+            return "submit"
+        if key in _DIGITS and len(self.text) < self.max_digits:
+            self.text += key
+            return "typed"
+        return "ignored"
+
+    def take(self) -> str:
+        """The digits typed, leaving the entry empty."""
+        text, self.text = self.text, ""
+        return text
+
+
+@dataclass(frozen=True)
+class PinOutcome:
+    """A checked PIN: ``accepted``, else the ``message`` to show ("Wrong PIN." or the lock)."""
+
+    accepted: bool
+    message: str = ""
+
+
+class PinGate:
+    """The admin PIN pad: the digits typed (up to :data:`PIN_MAX_DIGITS`) and the lock, :data:`PIN_MAX_FAILURES`
+    wrong PINs in a row lock it for :data:`PIN_LOCK_SECONDS` (measured on ``clock``, a monotonic clock)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.entry = DigitEntry(PIN_MAX_DIGITS)
+        self.failures = 0  # wrong PINs in a row
+        self.locked_until = 0.0  # clock() value; set it to 0 to lift a lock
+        self._clock = clock
+
+    @property
+    def locked(self) -> bool:
+        """Whether the pad is locked now."""
+        return self.locked_until - self._clock() > 0
+
+    def lock_message(self) -> str:
+        """The lock's message ("Too many wrong PINs: locked, try again in N s.") while locked, else ""."""
+        left = self.locked_until - self._clock()
+        return f"Too many wrong PINs: locked, try again in {math.ceil(left)} s." if left > 0 else ""
+
+    def press(self, key: str) -> KeyResult:
+        """A keypad key (see :meth:`DigitEntry.press`); "ignored" while locked."""
+        return "ignored" if self.locked else self.entry.press(key)
+
+    def submit(self, matches: Callable[[str], bool]) -> PinOutcome | None:
+        """Check the digits typed with ``matches`` and empty the entry; None (nothing checked) while locked."""
+        if self.locked:
+            return None
+        if matches(self.entry.take()):
+            self.failures = 0
+            return PinOutcome(accepted=True)
+        self.failures += 1
+        if self.failures < PIN_MAX_FAILURES:
+            return PinOutcome(accepted=False, message="Wrong PIN.")
+        self.failures = 0
+        self.locked_until = self._clock() + PIN_LOCK_SECONDS
+        return PinOutcome(accepted=False, message=self.lock_message())
+
+
+# -- pairing ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line for the pairing screen; ``ok`` for progress and success (shown in green), else a problem (red)."""
+
+    text: str
+    ok: bool = False
+
+
+PAIRING = Notice("Pairing…", ok=True)
+SAVE_FAILED = Notice("Could not save the pairing (storage error).")
+NO_NOTICE = Notice("")
+
+
+def code_problem(code: str) -> Notice | None:
+    """What is wrong with a typed pairing code before it is sent, or None."""
+    return None if len(code) == CODE_DIGITS else Notice(f"The pairing code has {CODE_DIGITS} digits.")
+
+
+def paired_notice(kiosk_id: str) -> Notice:
+    """The pairing succeeded."""
+    return Notice(f"Paired as kiosk {kiosk_id}.", ok=True)
+
+
+def pairing_failure(error: Exception, server: str) -> Notice:
+    """What a failed :func:`kiosk.sync.pair` tells the person at the keypad, decided by the exception's class and
+    HTTP ``status`` (403: a wrong, used or expired code; 429: too many attempts, wait ``retry_after``, else 60 s)."""
+    if isinstance(error, Rejected):
+        if error.status == 403:
+            return Notice("That code is wrong, used or expired. Create a new one on the server.")
+        return Notice(f"The server refused the code: {error.message}")
+    if isinstance(error, Unreachable):
+        if error.status == 429:
+            wait = math.ceil(error.retry_after) if error.retry_after is not None else 60
+            return Notice(f"Too many attempts, try again in {wait} s.")
+        return Notice(f"Cannot reach the server at {server} ({error.message}).")
+    return Notice(f"Pairing failed: {error}")
+
+
+# -- keys, gestures and screens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyCommand:
+    """What a key does: "swallow" (nothing, but handled), "pad" (keypad key ``text``), "delete" / "send" (the
+    comment), "type" (character ``text`` into the comment) or "tap" (answer ``score``)."""
+
+    kind: Literal["swallow", "pad", "delete", "send", "type", "tap"]
+    text: str = ""
+    score: int = 0
+
+
+def key_digit(keycode: int) -> int | None:
+    """0-9 for the number row (48-57) and the numeric keypad (256-265), else None."""
+    if 48 <= keycode <= 57:
+        return keycode - 48
+    if 256 <= keycode <= 265:
+        return keycode - 256
+    return None
+
+
+def after_idle(screen: str) -> Literal["ask", "attract"] | None:
+    """Where an idle kiosk goes from ``screen``: staff screens close, the question becomes the attract screen."""
+    if screen in ("admin", "pin"):
+        return "ask"
+    return "attract" if screen == "ask" else None
+
+
+def after_hours_check(open_now: bool, screen: str) -> Literal["ask", "closed"] | None:
+    """The screen to switch to after checking opening hours: closed over a customer screen, the question when
+    it opens again; None to stay (staff screens are never interrupted)."""
+    if not open_now and screen in CUSTOMER_SCREENS:
+        return "closed"
+    return "ask" if open_now and screen == "closed" else None
+
+
+def in_admin_corner(x: float, y: float, width: float, height: float) -> bool:
+    """Whether window point (x, y) is in the top-left corner that opens the PIN pad when held."""
+    side_px = max(ADMIN_CORNER_MIN_PX, ADMIN_CORNER * min(width, height))
+    return x <= side_px and y >= height - side_px
+
+
+class KioskFlow:
+    """The decisions of one kiosk. ``config`` is the config in use (the App replaces it when a new one arrives);
+    ``clock`` is the monotonic clock for repeat presses and the PIN lock."""
+
+    def __init__(self, config: KioskConfig = UNPAIRED_CONFIG, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.clock = clock
+        self.pin = PinGate(clock=clock)
+        self.pair_code = DigitEntry(CODE_DIGITS)
+        self._last_press: float | None = None
+
+    # -- customers
+
+    def plan_tap(self, score: int) -> TapPlan:
+        """Plan a press of ``score`` now (it becomes the previous press for the next repeat check).
+
+        Raises ValueError (with a follow-up question) for a score outside the scale.
+        """
+        now = self.clock()
+        since = None if self._last_press is None else now - self._last_press
+        repeat = is_repeat(since, self.config.repeat_press_seconds)
+        self._last_press = now
+        reasons = [] if repeat else followup_reasons(self.config, score)
+        hold = not repeat and bool(reasons or self.config.comment.enabled)
+        return TapPlan(repeat=repeat, reasons=reasons, hold=hold)
+
+    def forget_last_press(self) -> None:
+        """The next press is nobody's repeat (a new config, a test starting fresh)."""
+        self._last_press = None
+
+    def followup_seconds(self) -> float:
+        """How long a follow-up question waits for an answer."""
+        return (self.config.followup or FollowUp()).timeout_seconds
+
+    def comment_seconds(self) -> float:
+        """How long the comment keyboard waits for the next key: the follow-up time, at least 30 s."""
+        return max(COMMENT_MIN_TIMEOUT, self.followup_seconds())
+
+    def add_char(self, text: str, char: str) -> str:
+        """``text`` with ``char`` typed at its end, unless that would pass ``comment.max_chars``."""
+        return text + char if len(text) + len(char) <= self.config.comment.max_chars else text
+
+    def idle_seconds(self, screen: str) -> float:
+        """Seconds without a touch before :func:`after_idle` applies on ``screen``."""
+        return ADMIN_IDLE_SECONDS if screen in ("admin", "pin") else self.config.attract_after_seconds
+
+    # -- keys and staff
+
+    def key(self, screen: str, keycode: int, codepoint: str | None) -> KeyCommand | None:
+        """What key ``keycode`` (typing ``codepoint``) does on ``screen``; None if the kiosk does not handle it.
+
+        Escape never closes the kiosk; digits act like the faces (1..n; 0-9 on a 0-10 question) on the customer
+        screens and type on the keypads; the comment screen takes every printable character.
+        """
+        digit = key_digit(keycode)
+        if keycode == KEY_ESCAPE:
+            return KeyCommand("swallow")
+        if screen in ("pairing", "pin"):
+            return _pad_command(keycode, digit)
+        if screen == "comment":
+            return _comment_command(keycode, codepoint)
+        if screen in ANSWER_SCREENS and digit is not None and digit in scores_for(self.config.scale):
+            return KeyCommand("tap", score=digit)
+        return None
+
+    def pin_is_set(self, fallback: str | None) -> bool:
+        """Whether any admin PIN exists: the config's hash, else ``fallback`` (SMILEPOST_KIOSK_ADMIN_PIN)."""
+        return self.config.admin_pin_hash is not None or fallback is not None
+
+    def pin_matches(self, entry: str, fallback: str | None) -> bool:
+        """Whether ``entry`` is the admin PIN: checked against the config's hash, else ``fallback``.
+
+        A malformed hash matches nothing (logged as an error).
+        """
+        stored = self.config.admin_pin_hash
+        if stored is not None:
+            try:
+                return verify_pin(entry, stored)
+            except ValueError:
+                log.error("the config's admin_pin_hash is malformed")
+                return False
+        return fallback is not None and hmac.compare_digest(entry.encode(), fallback.encode())
+
+    def admin_gesture(self, screen: str, *, paired: bool, fallback_pin: str | None) -> Literal["admin", "pin"] | None:
+        """What the hidden long press opens on ``screen``: the admin screen at once on a kiosk that is not paired,
+        else the PIN pad; None on a staff screen, or when no PIN is set (logged as a warning)."""
+        if paired and screen in STAFF_SCREENS:
+            return None
+        if not paired:
+            return "admin"
+        if not self.pin_is_set(fallback_pin):
+            log.warning("admin screen requested, but no admin PIN is set (config or SMILEPOST_KIOSK_ADMIN_PIN)")
+            return None
+        return "pin"
+
+
+def _pad_command(keycode: int, digit: int | None) -> KeyCommand:
+    """Digits, Backspace and Enter on the pairing and PIN keypads; other keys are swallowed."""
+    if digit is not None:
+        return KeyCommand("pad", text=str(digit))
+    if keycode == KEY_BACKSPACE:
+        return KeyCommand("pad", text="back")
+    if keycode in KEY_ENTER:
+        return KeyCommand("pad", text="ok")
+    return KeyCommand("swallow")
+
+
+def _comment_command(keycode: int, codepoint: str | None) -> KeyCommand:
+    """Backspace deletes, Enter sends, a printable character is typed; other keys are swallowed."""
+    if keycode == KEY_BACKSPACE:
+        return KeyCommand("delete")
+    if keycode in KEY_ENTER:
+        return KeyCommand("send")
+    if codepoint and codepoint.isprintable():
+        return KeyCommand("type", text=codepoint)
+    return KeyCommand("swallow")
+
+
+# -- the admin screen -------------------------------------------------------------------------------------------
+
+
+def admin_rows(
+    *,
+    kiosk_id: str | None,
+    config: KioskConfig,
+    server: str,
+    status_text: str,
+    counts: StoreCounts,
+    last_status: SyncStatus | None,
+    outbox_note: str | None,
+    version: str,
+) -> list[tuple[str, str]]:
+    """The admin screen's lines as (name, value); ``kiosk_id`` None for a kiosk that is not paired."""
+    status = last_status
+    last_sync = (
+        status.last_sync_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if status and status.last_sync_at else None
+    )
+    location = f"{config.location_name} (#{config.location_id}, {config.timezone})" if config.location_id else "—"
+    held = f" ({counts.held} awaiting a follow-up)" if counts.held else ""
+    quarantined = f"{counts.quarantined} refused by the server (kept)" if counts.quarantined else "none"
+    return [
+        ("Kiosk", kiosk_id if kiosk_id is not None else "not paired"),
+        ("Location", location),
+        ("Server", server),
+        ("Status", status_text or "—"),
+        ("Queue", f"{counts.pending} to send{held}"),
+        ("Stored", f"{counts.total} taps, {counts.synced} synced"),
+        ("Quarantined", quarantined),
+        ("Outbox", outbox_note or "ok"),
+        ("Last sync", last_sync or "never"),
+        ("Last error", (status.last_error if status and status.last_error else "none")[:120]),
+        ("Version", f"smilepost-kiosk {version}"),
+    ]
+
+
+__all__ = [
+    "CODE_DIGITS",
+    "PIN_LOCK_SECONDS",
+    "PIN_MAX_DIGITS",
+    "PIN_MAX_FAILURES",
+    "UNPAIRED_CONFIG",
+    "DigitEntry",
+    "KeyCommand",
+    "KioskFlow",
+    "Notice",
+    "PinGate",
+    "PinOutcome",
+    "TapPlan",
+    "admin_rows",
+    "after_hours_check",
+    "after_idle",
+    "code_problem",
+    "followup_reasons",
+    "in_admin_corner",
+    "key_digit",
+    "pairing_failure",
+    "paired_notice",
+    "scores_for",
+]

@@ -1,0 +1,298 @@
+"""The dashboard's view models: the overview of many locations (ranked, with a trend line) and one location in
+depth (KPIs, trend, heatmap, reasons, per-kiosk split, comments), built on :mod:`server.analytics.summaries`.
+
+Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from server.analytics.summaries import (
+    Compare,
+    Counts,
+    Granularity,
+    Period,
+    Place,
+    ReasonCount,
+    Rows,
+    Scores,
+    TrendPoint,
+    buckets,
+    compared,
+    dates,
+    default_granularity,
+    find_location,
+    load_counts,
+    local_today,
+    period_for,
+    reason_counts,
+    trend,
+    visible_locations,
+)
+from server.db import daily_rollups, kiosks, taps
+from server.locations import location_config
+from shared import scores
+
+COMMENTS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One location on the overview: scores now and before, a daily trend and its shrunk ranking score."""
+
+    location_id: int
+    name: str
+    timezone: str
+    scale: int
+    group: str | None
+    period: Period
+    now: Scores
+    before: Scores
+    trend: list[float | None]  # headline per day (or week) of the period; None where nobody answered
+    ranking: float | None = None  # None for NPS locations: a different scale is not ranked with faces
+    rank: int | None = None
+
+    @property
+    def change(self) -> float | None:
+        """Headline now minus before; None when either has no responses."""
+        now, before = self.now.headline.value, self.before.headline.value
+        return None if now is None or before is None else now - before
+
+
+def overview(
+    conn: Connection,
+    location_ids: frozenset[int] | None,
+    range_name: str = "7d",
+    start: date | None = None,
+    last: date | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[OverviewRow]:
+    """Every visible location's scores over the picked range (in its own local dates) and the one before,
+    ranked by index shrunk toward the overall index (docs/architecture.md, "Score maths"). Reads the daily rollups:
+    per distinct period, one query by date (the trend) and one total for the period before.
+
+    Raises InvalidInput as :func:`period_for`.
+    """
+    places = visible_locations(conn, location_ids)
+    for place in places:
+        place.period = period_for(range_name, local_today(place.timezone, now), start, last)
+    if not places:
+        return []
+    by_period: dict[Period, list[Place]] = {}
+    for place in places:  # places in zones on the same local date share one period: one pair of queries each
+        by_period.setdefault(place.period, []).append(place)
+    rows: dict[int, OverviewRow] = {}
+    for period, members in by_period.items():
+        days = _rows_by(conn, members, period, by_date=True)
+        before = _rows_by(conn, members, period.previous(), by_date=False)
+        for place in members:
+            rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
+    return _ranked([rows[place.id] for place in places])
+
+
+def _rows_by(
+    conn: Connection, places: list[Place], period: Period, *, by_date: bool
+) -> dict[int, dict[date | None, Rows]]:
+    """location -> local date (or None for the whole period) -> (scale, score, count) rows of its question."""
+    d = daily_rollups.c
+    keys = [d.location_id, d.question_id, *([d.local_date] if by_date else []), d.scale, d.score]
+    query = (
+        select(*keys, func.sum(d.count))
+        .where(d.location_id.in_([place.id for place in places]),
+               d.local_date >= period.start, d.local_date < period.end)
+        .group_by(*keys)
+    )  # fmt: skip
+    questions = {place.id: place.question_id for place in places}
+    out: dict[int, dict[date | None, Rows]] = {}
+    for row in conn.execute(query):
+        location_id, question_id, day = row[0], row[1], row[2] if by_date else None
+        if question_id == questions[location_id]:
+            out.setdefault(location_id, {}).setdefault(day, []).append((row[-3], row[-2], int(row[-1])))
+    return out
+
+
+def _overview_row(place: Place, days: dict[date | None, Rows], before: Rows) -> OverviewRow:
+    dated = {day: rows for day, rows in days.items() if day is not None}
+    trend = [
+        _headline([row for day in dates(bucket) for row in dated.get(day, [])])
+        for bucket in buckets(place.period, default_granularity(place.period))
+    ]
+    return OverviewRow(
+        location_id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group,
+        period=place.period, now=Scores.of([row for rows in dated.values() for row in rows], place.scale),
+        before=Scores.of(before, place.scale), trend=trend,
+    )  # fmt: skip
+
+
+def _headline(rows: Rows) -> float | None:
+    """:attr:`Scores.headline` of some rows without computing the rest of :class:`Scores` (for trend points)."""
+    index = scores.happy_index(rows)
+    return scores.nps(rows).value if index.n == 0 else index.value
+
+
+def _ranked(rows: list[OverviewRow]) -> list[OverviewRow]:
+    """Rows with their shrunk ranking score and rank (1 = best) among face-scale locations."""
+    faces = [row for row in rows if row.now.happy_index.n]
+    overall = scores.happy_index([r for row in faces for r in row.now.rows]).value
+    ranked = {}
+    if overall is not None:
+        for row in faces:
+            ranked[row.location_id] = scores.ranking_score(row.now.happy_index.value, row.now.happy_index.n, overall)
+    order = sorted(ranked, key=lambda location_id: -ranked[location_id])
+    position = {location_id: i + 1 for i, location_id in enumerate(order)}
+    return [replace(row, ranking=ranked.get(row.location_id), rank=position.get(row.location_id)) for row in rows]
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One local weekday (0 = Monday) and hour of the period: responses and headline score."""
+
+    weekday: int
+    hour: int
+    responses: int
+    value: float | None
+
+    @property
+    def small(self) -> bool:
+        return 0 < self.responses < scores.SMALL_SAMPLE
+
+
+@dataclass(frozen=True)
+class KioskScores:
+    kiosk_id: str
+    name: str
+    scores: Scores
+    filtered: int  # presses of this kiosk left out of the figures
+
+
+@dataclass(frozen=True)
+class Comment:
+    at: datetime  # local time of the tap
+    score: int
+    scale: int
+    text: str
+    kiosk: str
+
+
+@dataclass(frozen=True)
+class LocationDetail:
+    """Everything the location page shows, for one period and the one it is compared with."""
+
+    id: int
+    name: str
+    timezone: str
+    scale: int
+    group: str | None
+    period: Period
+    compare: Compare
+    compared: Period
+    now: Scores
+    before: Scores
+    granularity: Granularity
+    trend: list[TrendPoint]
+    heatmap: list[list[HeatCell]]  # 7 weekdays x 24 hours
+    reasons: list[ReasonCount]
+    kiosks: list[KioskScores]
+    comments: list[Comment]
+    filtered: dict[str, int]
+    repeat_seconds: float  # the location's repeat-press interval now
+    what_if: float | None  # figures replayed with this interval instead of the stored flags
+
+    @property
+    def weekly(self) -> bool:
+        return self.granularity == "week"
+
+
+def location_detail(
+    conn: Connection,
+    location_id: int,
+    range_name: str = "30d",
+    start: date | None = None,
+    last: date | None = None,
+    *,
+    granularity: Granularity | None = None,
+    compare: Compare = "previous",
+    what_if: float | None = None,
+    languages: Sequence[str] = (),
+    now: datetime | None = None,
+) -> LocationDetail:
+    """One location in depth over the picked range (local dates), compared with the period before or the same
+    dates a year earlier; trend per day, week or month (default: :func:`default_granularity`); with ``what_if``
+    every figure replayed under that repeat-press interval. Reason labels in the first of ``languages`` the
+    location has (:func:`shared.texts.reason_label`).
+
+    Raises NotFound for an unknown location and InvalidInput as :func:`period_for`, :func:`trend` and
+    :func:`replay`.
+    """
+    place = find_location(conn, location_id)
+    config = location_config(conn, location_id)
+    period = period_for(range_name, local_today(place.timezone, now), start, last)
+    granularity = granularity or default_granularity(period)
+    before = compared(period, compare, period)
+    counts = load_counts(conn, place, period, what_if=what_if, hourly=True)
+    counts.merge(load_counts(conn, place, before, what_if=what_if))
+    return LocationDetail(
+        id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group, period=period,
+        compare=compare, compared=before, now=Scores.of(counts.rows(period), place.scale),
+        before=Scores.of(counts.rows(before), place.scale), granularity=granularity,
+        trend=trend(counts, period, granularity, compare, place.scale),
+        heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
+        kiosks=_kiosk_split(conn, counts, period, place.scale),
+        comments=_comments(conn, place, period), filtered=counts.filtered_totals(period),
+        repeat_seconds=config.repeat_press_seconds, what_if=what_if,
+    )  # fmt: skip
+
+
+def _heatmap(counts: Counts, period: Period, scale: int) -> list[list[HeatCell]]:
+    """Headline score per local weekday and hour over the period, from the hour-of-day counts."""
+    cells: dict[tuple[int, int], Rows] = {}
+    for (day, hour, row_scale, score), count in counts.hourly.items():
+        if period.start <= day < period.end:
+            cells.setdefault((day.weekday(), hour), []).append((row_scale, score, count))
+    grid = []
+    for weekday in range(7):
+        row = []
+        for hour in range(24):
+            result = Scores.of(cells.get((weekday, hour), []), scale)
+            row.append(HeatCell(weekday, hour, result.responses, result.headline.value))
+        grid.append(row)
+    return grid
+
+
+def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -> list[KioskScores]:
+    ids = {kiosk for (day, kiosk, *_), _n in counts.daily.items() if period.start <= day < period.end}
+    ids |= {kiosk for (day, kiosk, _), n in counts.filtered.items() if n and period.start <= day < period.end}
+    names = dict(conn.execute(select(kiosks.c.id, kiosks.c.name).where(kiosks.c.id.in_(sorted(ids)))).all())
+    return [
+        KioskScores(
+            kiosk_id,
+            names.get(kiosk_id, kiosk_id),
+            Scores.of(counts.rows(period, kiosk_id), scale),
+            sum(counts.filtered_totals(period, kiosk_id).values()),
+        )  # fmt: skip
+        for kiosk_id in sorted(ids, key=lambda kiosk_id: names.get(kiosk_id, kiosk_id))
+    ]
+
+
+def _comments(conn: Connection, place: Place, period: Period) -> list[Comment]:
+    """The latest comments of the period, newest first (reads the partial comments index, not all taps)."""
+    t = taps.c
+    query = (
+        select(t.effective_at, t.score, t.scale, t.comment, kiosks.c.name)
+        .join(kiosks, kiosks.c.id == t.kiosk_id)
+        .where(t.location_id == place.id, t.comment.is_not(None),
+               t.local_date >= period.start, t.local_date < period.end)
+        .order_by(t.effective_at.desc())
+        .limit(COMMENTS_SHOWN)
+    )  # fmt: skip
+    zone = ZoneInfo(place.timezone)
+    return [
+        Comment(at.astimezone(zone), score, scale, text, name) for at, score, scale, text, name in conn.execute(query)
+    ]

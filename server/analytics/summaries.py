@@ -1,0 +1,529 @@
+"""Location summaries (the API's ``/summary``) and what every figure is built from: periods of local dates, the
+counts of a location (from the rollups, or replayed from the stored presses for a what-if), scores, follow-up
+reasons by side, and trends compared with the period before or a year earlier.
+
+Whole-day figures read the daily rollups, so the cost of a summary grows with the number of local days asked for,
+not with the number of taps; only the what-if replay reads taps. The dashboard's view models are built on these in
+:mod:`server.analytics.dashboard`. Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from server import InvalidInput, NotFound
+from server.db import daily_rollups, filtered_rollups, groups, locations, rollups, taps
+from server.locations import location_config
+from server.schemas import (
+    ComparedOut,
+    EstimateOut,
+    FiguresOut,
+    LocationOut,
+    LocationSummary,
+    ReasonOut,
+    ShareOut,
+    TrendPointOut,
+)
+from shared import scores, texts
+from shared.protocol import LocationConfig
+
+MAX_RANGE_DAYS = 3700
+
+
+def list_locations(conn: Connection) -> list[LocationOut]:
+    """Every location, by id."""
+    rows = conn.execute(select(locations).order_by(locations.c.id)).all()
+    return [LocationOut(id=r.id, name=r.name, timezone=r.timezone, scale=r.scale) for r in rows]
+
+
+def location_summary(
+    conn: Connection,
+    location_id: int,
+    start: date,
+    end: date,
+    question_id: str | None = None,
+    *,
+    granularity: Granularity | None = None,
+    compare: Compare = "previous",
+    what_if: float | None = None,
+    languages: Sequence[str] = (),
+) -> LocationSummary:
+    """The summary of one location over local dates [start, end) for a question (default: the location's):
+    figures, follow-up reasons by the side of the face tapped, the presses left out by why, and with
+    ``granularity`` a trend compared with the period before or the same dates a year earlier; with ``what_if``
+    every figure replayed under that repeat-press interval (:func:`replay`).
+
+    Raises NotFound for an unknown location, InvalidInput when end is not after start, the range is longer
+    than MAX_RANGE_DAYS, or as :func:`trend` and :func:`replay`.
+    """
+    check_range(start, end)
+    place = find_location(conn, location_id)
+    if question_id is not None:
+        place = replace(place, question_id=question_id)
+    period = Period(start, end)
+    counts = load_counts(conn, place, period, what_if=what_if)
+    points = None
+    if granularity is not None:
+        counts.merge(load_counts(conn, place, compared(period, compare, period), what_if=what_if))
+        points = [_trend_out(point) for point in trend(counts, period, granularity, compare, place.scale)]
+    result = Scores.of(counts.rows(period), place.scale)
+    config = location_config(conn, location_id)
+    return LocationSummary(
+        location_id=place.id, location_name=place.name, timezone=place.timezone, question_id=place.question_id,
+        start=start, end=end, scale=place.scale, **_figures(result).model_dump(),
+        reasons=[ReasonOut(id=r.reason_id, label=r.label, side=r.side, count=r.count, share=ShareOut.of(r.share))
+                 for r in reason_counts(counts, period, config, languages)],
+        filtered=counts.filtered_totals(period), what_if_repeat_seconds=what_if, granularity=granularity,
+        compare=compare if granularity is not None else None, trend=points,
+    )  # fmt: skip
+
+
+def _figures(result: Scores) -> FiguresOut:
+    return FiguresOut(
+        responses=result.responses, counts=result.counts, happy_index=EstimateOut.of(result.happy_index),
+        csat=ShareOut.of(result.csat), negative=ShareOut.of(result.negative), nps=EstimateOut.of(result.nps),
+    )  # fmt: skip
+
+
+def _trend_out(point: TrendPoint) -> TrendPointOut:
+    return TrendPointOut(
+        start=point.period.start, end=point.period.end, **_figures(point.now).model_dump(),
+        compare=ComparedOut(start=point.before_period.start, end=point.before_period.end,
+                            **_figures(point.before).model_dump()),
+    )  # fmt: skip
+
+
+def check_range(start: date, end: date) -> None:
+    """Raises InvalidInput when end (exclusive) is not after start or the range is longer than MAX_RANGE_DAYS."""
+    if end <= start:
+        raise InvalidInput(f"end ({end}) must be after start ({start}); end is exclusive")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
+
+
+# --- Periods: local dates a range names ---------------------------------------------------------------------
+
+RANGES = {"today": 1, "7d": 7, "30d": 30, "365d": 365}
+WEEKLY_AFTER_DAYS = 62  # longer trends are drawn per ISO week
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates [start, end) of one location."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def last(self) -> date:
+        """The last date in the period (inclusive), as people say it."""
+        return self.end - timedelta(days=1)
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one.
+
+        Raises InvalidInput when it would start before 0001-01-01, the first date there is.
+        """
+        if (self.start - date.min).days < self.days:
+            raise InvalidInput(
+                f"the range {self.start} – {self.last} has no period of the same length before it: "
+                f"that would start before {date.min}"
+            )
+        return Period(self.start - timedelta(days=self.days), self.start)
+
+
+def period_for(range_name: str, today: date, start: date | None = None, last: date | None = None) -> Period:
+    """The period a date-range picker names: "today", "7d", "30d", "365d" (ending today) or "custom".
+
+    ``start`` and ``last`` are the first and last local dates of a custom range (both inclusive).
+    Raises InvalidInput for an unknown range name, a custom range without both dates, a last date before
+    the start, a range longer than MAX_RANGE_DAYS, or one that cannot be represented: its end (the day after
+    ``last``) after 9999-12-31 or the period before it (compared against) starting before 0001-01-01.
+    """
+    if range_name in RANGES:
+        end = today + timedelta(days=1)
+        return Period(end - timedelta(days=RANGES[range_name]), end)
+    if range_name != "custom":
+        raise InvalidInput(f"range must be one of {', '.join([*RANGES, 'custom'])}, got {range_name!r}")
+    if start is None or last is None:
+        raise InvalidInput("a custom range needs both a start and a last date (YYYY-MM-DD)")
+    if last < start:
+        raise InvalidInput(f"the last date ({last}) is before the start ({start})")
+    if (last - start).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidInput(f"date range is longer than {MAX_RANGE_DAYS} days")
+    if last == date.max:
+        raise InvalidInput(f"the last date must be before {date.max}, got {last}")
+    period = Period(start, last + timedelta(days=1))
+    period.previous()  # raises InvalidInput when there is no period before it to compare with
+    return period
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    """Today's date in a location's time zone."""
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every score of one set of rollup rows (scale, score, count)."""
+
+    responses: int
+    counts: dict[str, int]
+    happy_index: scores.Estimate
+    csat: scores.Share
+    negative: scores.Share
+    nps: scores.Estimate
+    rows: tuple[tuple[int, int, int], ...]  # (scale, score, count), one per scale and score
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, int]], scale: int) -> Scores:
+        """Raises ValueError for a score outside its scale (a corrupt rollup)."""
+        totals: Counter[tuple[int, int]] = Counter()
+        for row_scale, score, count in rows:
+            totals[row_scale, score] += count
+        merged = [(row_scale, score, count) for (row_scale, score), count in sorted(totals.items())]
+        return cls(
+            rows=tuple(merged),
+            responses=sum(totals.values()),
+            counts=scores.counts_by_score(merged, scale),
+            happy_index=scores.happy_index(merged),
+            csat=scores.csat(merged),
+            negative=scores.negative(merged),
+            nps=scores.nps(merged),
+        )
+
+    @property
+    def headline(self) -> scores.Estimate:
+        """The one number of a location: its Happy Index, or its NPS on a 0–10 question."""
+        return self.nps if self.happy_index.n == 0 and self.nps.n else self.happy_index
+
+
+@dataclass
+class Place:
+    id: int
+    name: str
+    timezone: str
+    scale: int
+    group: str | None
+    question_id: str
+    period: Period = field(default_factory=lambda: Period(date.min, date.min))
+    group_id: int | None = None
+
+
+def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> list[Place]:
+    """The locations (with group name and question) a user may see, by group then name; None: all."""
+    query = (
+        select(locations.c.id, locations.c.name, locations.c.timezone, locations.c.scale, locations.c.config,
+               groups.c.name.label("group"), locations.c.group_id)
+        .select_from(locations.outerjoin(groups, groups.c.id == locations.c.group_id))
+        .order_by(groups.c.name, locations.c.name, locations.c.id)
+    )  # fmt: skip
+    if location_ids is not None:
+        query = query.where(locations.c.id.in_(sorted(location_ids)))
+    return [
+        Place(r.id, r.name, r.timezone, r.scale, r.group, _question_of(r.config), group_id=r.group_id)
+        for r in conn.execute(query)
+    ]
+
+
+def find_location(conn: Connection, location_id: int) -> Place:
+    """One location with its group name and question. Raises NotFound for an unknown location."""
+    places = visible_locations(conn, frozenset({location_id}))
+    if not places:
+        raise NotFound(f"location {location_id} does not exist")
+    return places[0]
+
+
+def _question_of(config_json: str | None) -> str:
+    return LocationConfig.model_validate_json(config_json).question_id if config_json else "main"
+
+
+Rows = list[tuple[int, int, int]]
+
+
+# --- Where a location's counts come from: the rollups, or a replay of its stored presses (what-if) ----------
+
+DailyKey = tuple[date, str, int, int, str]  # local date, kiosk, scale, score, follow-up ('' none)
+HourKey = tuple[date, int, int, int]  # local date, local hour, scale, score
+FilteredKey = tuple[date, str, str]  # local date, kiosk, why (shared.scores.FILTERED)
+
+WHAT_IF_MAX_DAYS = 92  # a what-if replays raw taps: at most this many local days per period
+WHAT_IF_MAX_SECONDS = 600.0  # the longest repeat-press interval a location may set
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass
+class Counts:
+    """A location's counts over some local dates, by day: what its rollups hold, or what a replay of its stored
+    presses under another repeat-press interval gives. Keys carry the date, so counts of overlapping spans merge
+    by assignment, never adding a day twice."""
+
+    daily: Counter[DailyKey] = field(default_factory=Counter)
+    hourly: Counter[HourKey] = field(default_factory=Counter)
+    filtered: Counter[FilteredKey] = field(default_factory=Counter)
+    _days: dict[date, Counter[tuple[int, int]]] | None = field(default=None, repr=False, compare=False)
+
+    def merge(self, other: Counts) -> Counts:
+        """These counts and ``other``'s: a key in both is the same day's count, so it is taken, not added."""
+        dict.update(self.daily, other.daily)
+        dict.update(self.hourly, other.hourly)
+        dict.update(self.filtered, other.filtered)
+        self._days = None
+        return self
+
+    def rows(self, span: Period, kiosk_id: str | None = None) -> Rows:
+        """(scale, score, count) of the counted presses on dates in ``span`` (of one kiosk, or all)."""
+        totals: Counter[tuple[int, int]] = Counter()
+        if kiosk_id is None:  # a trend asks this once per bucket: read the days of the span, not every key
+            days = self._per_day()
+            if span.days < len(days):
+                for day in dates(span):
+                    totals.update(days.get(day, ()))
+            else:
+                for day, counts in days.items():
+                    if span.start <= day < span.end:
+                        totals.update(counts)
+        else:
+            for (day, kiosk, scale, score, _), count in self.daily.items():
+                if span.start <= day < span.end and kiosk == kiosk_id:
+                    totals[scale, score] += count
+        return [(scale, score, count) for (scale, score), count in sorted(totals.items())]
+
+    def _per_day(self) -> dict[date, Counter[tuple[int, int]]]:
+        """(scale, score) counts per date, made once (until the next merge)."""
+        if self._days is None:
+            self._days = {}
+            for (day, _, scale, score, _), count in self.daily.items():
+                self._days.setdefault(day, Counter())[scale, score] += count
+        return self._days
+
+    def filtered_totals(self, span: Period, kiosk_id: str | None = None) -> dict[str, int]:
+        """Presses left out of the figures on dates in ``span``, by why: every reason present, 0 when none."""
+        out = dict.fromkeys(scores.FILTERED, 0)
+        for (day, kiosk, why), count in self.filtered.items():
+            if span.start <= day < span.end and kiosk_id in (None, kiosk):
+                out[why] = out.get(why, 0) + count
+        return out
+
+
+def dates(span: Period) -> Iterator[date]:
+    """Every date of ``span``, in order."""
+    day = span.start
+    while day < span.end:
+        yield day
+        day += ONE_DAY
+
+
+def load_counts(
+    conn: Connection, place: Place, span: Period, *, what_if: float | None = None, hourly: bool = False
+) -> Counts:
+    """A location's counts over ``span`` (its question): from the rollups, or with ``what_if`` (seconds) a replay
+    of its stored presses under that repeat-press interval. ``hourly`` also reads the hour-of-day counts.
+
+    Raises InvalidInput when a what-if asks for more than WHAT_IF_MAX_DAYS days or an interval outside
+    0..WHAT_IF_MAX_SECONDS.
+    """
+    if what_if is not None:
+        return replay(conn, place, span, what_if)
+    d, f = daily_rollups.c, filtered_rollups.c
+    counts = Counts()
+    daily = select(d.local_date, d.kiosk_id, d.scale, d.score, d.followup, d.count).where(
+        d.location_id == place.id, d.question_id == place.question_id, d.local_date >= span.start,
+        d.local_date < span.end,
+    )  # fmt: skip
+    for day, kiosk_id, scale, score, followup, count in conn.execute(daily):
+        counts.daily[day, kiosk_id, scale, score, followup] += int(count)
+    left_out = select(f.local_date, f.kiosk_id, f.why, f.count).where(
+        f.location_id == place.id, f.question_id == place.question_id, f.local_date >= span.start,
+        f.local_date < span.end,
+    )  # fmt: skip
+    for day, kiosk_id, why, count in conn.execute(left_out):
+        counts.filtered[day, kiosk_id, why] += int(count)
+    if hourly:
+        r = rollups.c
+        hours = select(r.local_date, r.local_hour, r.scale, r.score, r.count).where(
+            r.location_id == place.id, r.question_id == place.question_id, r.local_date >= span.start,
+            r.local_date < span.end,
+        )  # fmt: skip
+        for day, hour, scale, score, count in conn.execute(hours):
+            counts.hourly[day, hour, scale, score] += int(count)
+    return counts
+
+
+def replay(conn: Connection, place: Place, span: Period, interval: float) -> Counts:
+    """The counts of ``span`` had the location's kiosks used another repeat-press ``interval`` (seconds).
+
+    Replays :func:`shared.scores.is_repeat` over the stored presses of each kiosk and question in effective
+    (corrected) time order, the day before the span included so that its first press knows the one before it.
+    A press that becomes counted keeps no reason (a repeat was never asked why). This is the one summary that
+    reads raw taps. Raises InvalidInput for a span longer than WHAT_IF_MAX_DAYS or an interval outside
+    0..WHAT_IF_MAX_SECONDS.
+    """
+    if not 0 <= interval <= WHAT_IF_MAX_SECONDS:
+        raise InvalidInput(f"what_if_repeat_seconds must be 0..{WHAT_IF_MAX_SECONDS:g}, got {interval:g}")
+    if span.days > WHAT_IF_MAX_DAYS:
+        raise InvalidInput(
+            f"what_if_repeat_seconds replays the stored presses of at most {WHAT_IF_MAX_DAYS} days; "
+            f"this range has {span.days}"
+        )
+    lead_in = span.start - timedelta(days=1) if span.start > date.min else span.start
+    t = taps.c
+    query = (
+        select(t.kiosk_id, t.effective_at, t.local_date, t.local_hour, t.scale, t.score, t.followup, t.flags)
+        .where(t.location_id == place.id, t.question_id == place.question_id, t.local_date >= lead_in,
+               t.local_date < span.end)
+        .order_by(t.kiosk_id, t.effective_at, t.seq)
+    )  # fmt: skip
+    counts = Counts()
+    previous: tuple[str, datetime] | None = None
+    for kiosk_id, at, day, hour, scale, score, followup, flags in conn.execute(query):
+        since = (at - previous[1]).total_seconds() if previous and previous[0] == kiosk_id else None
+        previous = (kiosk_id, at)
+        if day < span.start:
+            continue
+        stored = flags.split(",")  # the stored repeat flag is replaced by the replay's; other reasons stay
+        why = next((why for why in scores.FILTERED if why != "repeat" and why in stored), None)
+        if why is None and scores.is_repeat(since, interval):
+            why = "repeat"
+        if why is not None:
+            counts.filtered[day, kiosk_id, why] += 1
+            continue
+        asked = "repeat" not in stored  # a stored repeat was never asked why
+        counts.daily[day, kiosk_id, scale, score, (followup or "") if asked else ""] += 1
+        counts.hourly[day, hour, scale, score] += 1
+    return counts
+
+
+# --- Trends and comparisons -------------------------------------------------------------------------------
+
+Granularity = Literal["day", "week", "month"]
+Compare = Literal["previous", "year"]
+GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
+COMPARES: tuple[Compare, ...] = ("previous", "year")
+
+
+def buckets(period: Period, granularity: str) -> list[Period]:
+    """The period cut into local days, ISO weeks (Monday first) or calendar months, the first and last cut to
+    the period. Raises InvalidInput for an unknown granularity."""
+    if granularity not in GRANULARITIES:
+        raise InvalidInput(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    out, day = [], period.start
+    while day < period.end:
+        following = _next_bucket(day, granularity)
+        end = period.end if following is None else min(period.end, following)
+        out.append(Period(day, end))
+        day = end
+    return out
+
+
+def _next_bucket(day: date, granularity: str) -> date | None:
+    """The first day of the day, week or month after the one ``day`` is in; None past the last date."""
+    try:
+        if granularity == "day":
+            return day + timedelta(days=1)
+        if granularity == "week":
+            return day + timedelta(days=7 - day.weekday())
+        return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    except (OverflowError, ValueError):
+        return None
+
+
+def compared(span: Period, compare: str, whole: Period) -> Period:
+    """The dates ``span`` (a part of ``whole``) is compared with: the same stretch of the period of ``whole``'s
+    length just before it ("previous"), or the same calendar dates a year earlier ("year"; 29 February has none).
+
+    Raises InvalidInput for an unknown comparison or one before the first representable date.
+    """
+    try:
+        if compare == "previous":
+            shift = timedelta(days=whole.days)
+            return Period(span.start - shift, span.end - shift)
+        if compare == "year":
+            return Period(_year_before(span.start, first=True), _year_before(span.end - timedelta(days=1)) + ONE_DAY)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"there is no {compare} period to compare {whole.start} – {whole.last} with") from exc
+    raise InvalidInput(f"compare must be one of {', '.join(COMPARES)}, got {compare!r}")
+
+
+def _year_before(day: date, *, first: bool = False) -> date:
+    """The same calendar date a year earlier; 29 February becomes 1 March as a first date, 28 February as a
+    last one, so that it has no counterpart. Raises ValueError in year 1."""
+    if (day.month, day.day) == (2, 29):
+        return date(day.year - 1, 3, 1) if first else date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One day, week or month of a trend, and the stretch it is compared with."""
+
+    period: Period
+    now: Scores
+    before_period: Period
+    before: Scores
+
+    @property
+    def start(self) -> date:
+        return self.period.start
+
+
+def trend(counts: Counts, period: Period, granularity: str, compare: str, scale: int) -> list[TrendPoint]:
+    """The period's figures per bucket, each beside its compared stretch. Raises InvalidInput as :func:`buckets`
+    and :func:`compared`."""
+    points = []
+    for bucket in buckets(period, granularity):
+        before = compared(bucket, compare, period)
+        points.append(TrendPoint(bucket, Scores.of(counts.rows(bucket), scale), before,
+                                 Scores.of(counts.rows(before), scale)))  # fmt: skip
+    return points
+
+
+def default_granularity(period: Period) -> Granularity:
+    """Days up to WEEKLY_AFTER_DAYS, weeks beyond."""
+    return "week" if period.days > WEEKLY_AFTER_DAYS else "day"
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How often a follow-up reason was picked after a face of one side, as a share of all picks on that side."""
+
+    reason_id: str
+    label: str
+    side: scores.Side  # the side of the face tapped (shared.scores.side)
+    share: scores.Share
+
+    @property
+    def count(self) -> int:
+        return self.share.k
+
+
+def reason_counts(
+    counts: Counts, period: Period, config: LocationConfig, languages: Sequence[str] = ()
+) -> list[ReasonCount]:
+    """Each (reason, side) picked in the period with its share of all picks on that side, negative side first,
+    most picked first. The side is the tapped face's, never the configured lists (which change); the label is the
+    first of ``languages`` the location has, else its default language, else any (:mod:`shared.texts`)."""
+    picked: Counter[tuple[str, scores.Side]] = Counter()
+    for (day, _, scale, score, reason), count in counts.daily.items():
+        if reason and period.start <= day < period.end:
+            picked[reason, scores.side(scale, score)] += count
+    totals: Counter[str] = Counter()
+    for (_, side), count in picked.items():
+        totals[side] += count
+    language = next((lang for lang in languages if lang in config.texts), None)
+    out = [
+        ReasonCount(reason, texts.reason_label(config, reason, language), side, scores.share(count, totals[side]))
+        for (reason, side), count in picked.items()
+    ]
+    return sorted(out, key=lambda r: (scores.SIDES.index(r.side), -r.share.k, r.reason_id))

@@ -1,0 +1,31 @@
+"""The database: tables (:mod:`server.db.tables`), engine and migrations (:mod:`server.db.engine`, Alembic scripts in
+``server/db/migrations``). Queries import the tables and the engine helpers from here."""
+
+from __future__ import annotations
+
+from server.db.engine import MIGRATIONS_DIR, current_revision, make_engine, upgrade
+from server.db.tables import (
+    UTCDateTime,
+    api_keys,
+    daily_rollups,
+    filtered_rollups,
+    groups,
+    kiosks,
+    locations,
+    login_throttle,
+    metadata,
+    pair_codes,
+    pair_failures,
+    rollups,
+    sessions,
+    taps,
+    user_groups,
+    user_locations,
+    users,
+)
+
+__all__ = [
+    "MIGRATIONS_DIR", "UTCDateTime", "api_keys", "current_revision", "daily_rollups", "filtered_rollups", "groups",
+    "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
+    "sessions", "taps", "upgrade", "user_groups", "user_locations", "users",
+]  # fmt: skip

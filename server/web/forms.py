@@ -1,0 +1,146 @@
+"""The admin settings form as a view of a location's config: :func:`form_of` fills the form from a config and
+:func:`config_from_form` reads it back, so that posting the form unchanged gives back an equal config.
+
+Raises :class:`server.InvalidInput` naming the field that cannot be used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from server import InvalidInput
+from shared.protocol import FollowUp, LocationConfig
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})$")
+
+
+def form_of(config: LocationConfig) -> dict[str, Any]:
+    """The settings form's fields filled from a config. A reason shows ``id: label`` when the default language has
+    a label for it and ``id`` alone otherwise, so that posting the form unchanged stores exactly the same config
+    (:func:`config_from_form`)."""
+    followup = config.followup or FollowUp()
+    texts = config.texts.get(config.default_language, {})
+
+    def lines(reasons: list[str]) -> str:
+        return "\n".join(f"{r}: {texts[f'reason.{r}']}" if texts.get(f"reason.{r}") else r for r in reasons)
+
+    form: dict[str, Any] = {
+        "default_language": config.default_language,
+        "languages": " ".join(config.texts),
+        "thank_you_seconds": config.thank_you_seconds,
+        "repeat_press_seconds": config.repeat_press_seconds,
+        "negative_reasons": lines(followup.negative_reasons),
+        "positive_reasons": lines(followup.positive_reasons),
+        "opening_hours": _hours_text(config.opening_hours),
+    }
+    for language, values in config.texts.items():
+        form[f"question.{language}"] = values.get("question", "")
+        form[f"thanks.{language}"] = values.get("thanks", "")
+    return form
+
+
+def _hours_text(hours: Mapping[Any, list[tuple[str, str]]] | None) -> str:
+    if hours is None:
+        return ""
+    return "\n".join(f"{day} " + ", ".join(f"{a}-{b}" for a, b in hours[day]) for day in WEEKDAYS if day in hours)
+
+
+def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationConfig:
+    """A new config from the settings form; what the form does not show (other texts, PIN, timeouts) is kept.
+
+    The form is a view of the config: posting it unchanged gives back a config equal to ``current``. A text left
+    empty is not set (the kiosk falls back to the default language); a reason line ``id: label`` sets the label in
+    the default language and a bare ``id`` keeps no label there (labels in other languages stay, and so do the
+    labels of reasons taken off the lists, which their history on the dashboard still shows).
+    Raises InvalidInput naming the field that cannot be used.
+    """
+    languages = form.get("languages", "").split() or list(current.texts)
+    default = form.get("default_language", current.default_language).strip()
+    if default not in languages:
+        languages.insert(0, default)
+    negative = _reasons(form.get("negative_reasons", ""), "negative reasons")
+    positive = _reasons(form.get("positive_reasons", ""), "positive reasons")
+    texts: dict[str, dict[str, str]] = {}
+    for language in languages:
+        values = dict(current.texts.get(language, {}))
+        for key in ("question", "thanks"):
+            _set_text(values, key, form.get(f"{key}.{language}", ""))
+        texts[language] = values
+    for reason_id, label in [*negative, *positive]:
+        _set_text(texts[default], f"reason.{reason_id}", label)
+    followup = current.followup.model_dump() if current.followup else None
+    if negative or positive:
+        timeout = followup["timeout_seconds"] if followup else FollowUp().timeout_seconds
+        followup = {"negative_reasons": [r for r, _ in negative], "positive_reasons": [r for r, _ in positive],
+                    "timeout_seconds": timeout}  # fmt: skip
+    elif followup is not None and (followup["negative_reasons"] or followup["positive_reasons"]):
+        followup = None  # both lists emptied: no follow-up question
+    values = current.model_dump() | {
+        "default_language": default,
+        "texts": texts,
+        "followup": followup,
+        "thank_you_seconds": _number(form.get("thank_you_seconds", ""), "thank-you seconds"),
+        "repeat_press_seconds": _number(form.get("repeat_press_seconds", ""), "repeat-press seconds"),
+        "opening_hours": _hours(form.get("opening_hours", "")),
+    }
+    try:
+        return LocationConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}") from exc
+
+
+def _set_text(values: dict[str, str], key: str, typed: str) -> None:
+    """Set text ``key`` to what was typed (surrounding spaces aside); an empty field removes it. A value equal to
+    the stored one but for surrounding spaces is kept as stored."""
+    typed = typed.strip()
+    if not typed:
+        values.pop(key, None)
+    elif values.get(key, "").strip() != typed:
+        values[key] = typed
+
+
+def _reasons(text: str, what: str) -> list[tuple[str, str]]:
+    """``id: label`` (or bare ``id``) lines as (id, label or ""). Raises InvalidInput for a line without an id."""
+    out = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        reason_id, _, label = line.partition(":")
+        if not reason_id.strip():
+            raise InvalidInput(f"{what}: each line is 'id: label', e.g. 'queue: Waiting time'")
+        out.append((reason_id.strip(), label.strip()))
+    return out
+
+
+def _hours(text: str) -> dict[str, list[tuple[str, str]]] | None:
+    """``mon 08:00-20:00, 21:00-23:00`` lines; empty means always open. Raises InvalidInput for a bad line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    hours: dict[str, list[tuple[str, str]]] = {}
+    for line in lines:
+        day, _, spans = line.partition(" ")
+        matches = [_SPAN.match(span.strip()) for span in spans.split(",")]
+        if day.lower() not in WEEKDAYS or not all(matches):
+            raise InvalidInput(f"opening hours: {line!r} should look like 'mon 08:00-20:00, 21:00-23:00'")
+        hours[day.lower()] = [(m.group(1), m.group(2)) for m in matches if m]
+    return hours
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: expected a number of seconds, got {text!r}") from exc
+
+
+def whole_number(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: expected a whole number, got {text!r}") from exc

@@ -1,0 +1,79 @@
+"""``/locations/{id}``: one location in depth — faces, index with its interval, trend, heatmap, reasons,
+comments and the per-kiosk split."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from server import InvalidInput
+from server.analytics import dashboard, summaries
+from server.analytics.dashboard import LocationDetail
+from server.api.deps import EngineDep, Languages, LocationId, PageSession
+from server.web.render import LastQuery, RangeQuery, StartQuery, render
+from shared.scores import SMALL_SAMPLE
+
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def chart_data(detail: LocationDetail) -> str:
+    """The JSON the page's charts draw (values from the summary, nothing recomputed in the browser): the trend with
+    its 95 % band and which points are small samples, and the faces now and before."""
+    data: dict[str, Any] = {
+        "trend": {
+            "labels": [point.start.isoformat() for point in detail.trend],
+            "now": [point.now.headline.value for point in detail.trend],
+            "low": [point.now.headline.low for point in detail.trend],
+            "high": [point.now.headline.high for point in detail.trend],
+            "n": [point.now.headline.n for point in detail.trend],
+            "small": [point.now.headline.small for point in detail.trend],
+            "before": [point.before.headline.value for point in detail.trend],
+            "nps": detail.scale == 11,
+        },
+        "faces": {
+            "labels": list(detail.now.counts),
+            "now": list(detail.now.counts.values()),
+            "before": list(detail.before.counts.values()),
+        },
+    }
+    return json.dumps(data).replace("</", "<\\/")  # safe inside a <script> element
+
+
+@router.get("/locations/{location_id}", response_class=HTMLResponse)
+def location_page(
+    request: Request,
+    location_id: LocationId,
+    engine: EngineDep,
+    session: PageSession,
+    languages: Languages,
+    range: RangeQuery = "30d",
+    start: StartQuery = None,
+    last: LastQuery = None,
+    granularity: Annotated[Literal["day", "week", "month"] | None, Query()] = None,
+    compare: Annotated[Literal["previous", "year"], Query()] = "previous",
+    what_if: Annotated[float | None, Query(ge=0, le=summaries.WHAT_IF_MAX_SECONDS)] = None,
+) -> HTMLResponse:
+    """One location over the picked range, trend per day, week or month, compared with the period before or a
+    year earlier, optionally replayed with another repeat-press interval (``what_if`` seconds); a choice that
+    cannot be shown is a message above the default view. Raises Forbidden (403) outside the user's locations,
+    NotFound (404)."""
+    session.access.check(location_id)
+    error = None
+    with engine.connect() as conn:
+        try:
+            detail = dashboard.location_detail(
+                conn, location_id, range, start, last, granularity=granularity, compare=compare, what_if=what_if,
+                languages=languages,
+            )  # fmt: skip
+        except InvalidInput as exc:
+            error = str(exc)
+            detail = dashboard.location_detail(conn, location_id, "30d", languages=languages)
+    return render(
+        request, "location.html", session, d=detail, chart_json=chart_data(detail), range_name=range, start=start,
+        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE,
+        view={"range": range, "start": start, "last": last, "granularity": granularity, "compare": compare},
+    )  # fmt: skip

@@ -1,0 +1,96 @@
+"""Rendering dashboard pages: :func:`render` (a template with the signed-in user, the session's CSRF token and its
+one-shot message), the Jinja2 environment and its filters, and the query parameters the range picker shares.
+
+Templates are in ``server/web/templates`` (partials start with ``_``), static files (our CSS and JS, and Chart.js
+vendored from npm) in ``server/web/static``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from server.analytics.summaries import RANGES
+from server.api.deps import SESSION_COOKIE
+from server.auth.accounts import Session
+from server.web.flash import take_flash
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+RANGE_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "365d": "12 months", "custom": "Custom"}
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+RangeQuery = Annotated[
+    str, Query(pattern="^(" + "|".join([*RANGES, "custom"]) + ")$", description="today, 7d, 30d, 365d or custom")
+]
+StartQuery = Annotated[date | None, Query(description="first local date of a custom range")]
+LastQuery = Annotated[date | None, Query(description="last local date of a custom range (inclusive)")]
+
+
+def render(
+    request: Request, name: str, session: Session | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page from its template, with the signed-in user, the session's CSRF token for its forms and the
+    session's one-shot message (:mod:`server.web.flash`), if any."""
+    context.update(
+        user=session.access if session else None,
+        csrf_token=session.csrf_token if session else "",
+        range_labels=RANGE_LABELS,
+        flash=_take_flash(request) if session else None,
+    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _take_flash(request: Request) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    engine: Engine = request.app.state.engine
+    with engine.begin() as conn:
+        return take_flash(conn, token)
+
+
+def sparkline(values: list[float | None], width: int = 120, height: int = 28, low: float = 0, high: float = 100) -> str:
+    """SVG polyline points for a small trend line; gaps (None) are skipped."""
+    if len(values) < 2:
+        return ""
+    step = width / (len(values) - 1)
+    span = (high - low) or 1
+    points = [f"{i * step:.1f},{height - (v - low) / span * height:.1f}" for i, v in enumerate(values) if v is not None]
+    return " ".join(points)
+
+
+def heat_colour(value: float | None, responses: int) -> str:
+    """Background of a heatmap cell: red (0) to green (100) on the index scale, grey without answers."""
+    if value is None or responses == 0:
+        return "#eef0f3"
+    hue = max(0.0, min(100.0, value)) * 1.2  # 0 red .. 120 green
+    lightness = 80 if responses < 10 else 62
+    return f"hsl({hue:.0f} 65% {lightness}%)"
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def _seconds(value: float) -> str:
+    """A number of seconds as people write it: 5, 2.5."""
+    return f"{value:g}"
+
+
+templates.env.filters["num"] = _number
+templates.env.filters["seconds"] = _seconds
+templates.env.filters["signed"] = _signed
+templates.env.globals["sparkline"] = sparkline
+templates.env.globals["heat_colour"] = heat_colour
