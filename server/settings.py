@@ -6,7 +6,7 @@ import logging
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.protocol import MAX_BODY_BYTES
@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="", description="Proxies (addresses, networks) whose X-Forwarded-For is believed; default none."
     )
+    # Acting on feedback (#12): where notifications go and how links in them look.
+    public_url: str | None = Field(
+        default=None, description="The server's address as people reach it; links in e-mails and webhooks use it."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=require to insist) or smtps://...",
+    )
+    mail_from: str = Field(default="smilepost@localhost", description="Sender of e-mails.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Derives webhook signing secrets; default a random key kept in <data_dir>/secret.key (0600). "
+        "Several instances must share one.",
+    )
+    evaluate_seconds: float = Field(default=15.0, gt=0, le=60, description="How often alert rules are evaluated.")
+    deliver_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the notification outbox is read.")
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -6,26 +6,35 @@ from __future__ import annotations
 from server.db.engine import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from server.db.tables import (
     UTCDateTime,
+    alert_rules,
+    alerts,
     api_keys,
     daily_rollups,
     filtered_rollups,
     groups,
     kiosks,
+    leases,
     locations,
     login_throttle,
     metadata,
+    notifications,
     pair_codes,
     pair_failures,
+    report_runs,
     rollups,
     sessions,
+    subscriptions,
     taps,
+    targets,
     user_groups,
     user_locations,
     users,
+    webhooks,
 )
 
 __all__ = [
-    "MIGRATIONS_DIR", "UTCDateTime", "api_keys", "current_revision", "daily_rollups", "filtered_rollups", "groups",
+    "MIGRATIONS_DIR", "UTCDateTime", "alert_rules", "alerts", "api_keys", "leases", "notifications", "report_runs",
+    "subscriptions", "targets", "webhooks", "current_revision", "daily_rollups", "filtered_rollups", "groups",
     "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
     "sessions", "taps", "upgrade", "user_groups", "user_locations", "users",
 ]  # fmt: skip

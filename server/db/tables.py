@@ -85,6 +85,7 @@ users = Table(
     Column("role", String(16), nullable=False),  # "admin" | "manager"
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+    Column("timezone", String(64)),  # for reports at a local hour; None: the time zone of their first location
 )
 
 user_locations = Table(
@@ -204,6 +205,7 @@ taps = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_taps_kiosk_seq", "kiosk_id", "seq"),
     Index("ix_taps_location_date", "location_id", "local_date"),
+    Index("ix_taps_location_effective", "location_id", "effective_at"),  # alert windows in effective time
     # Latest comments of a location without scanning its taps.
     Index(
         "ix_taps_location_comments",
@@ -255,4 +257,138 @@ filtered_rollups = Table(
     Column("kiosk_id", String(32), primary_key=True),
     Column("why", String(32), primary_key=True),
     Column("count", BigInteger, nullable=False),
+)
+
+
+# --- Acting on feedback: alert rules, alerts, notifications, targets, report subscriptions (#12) -------------------
+
+# A rule watches one location, or every location of a group (also ones added later). ``window_seconds`` is the
+# window of figures (or, for ``silence`` and ``offline``, the minutes without taps or contact). ``notify`` is a JSON
+# list of "email:ADDR" and "webhook:ID".
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), index=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), index=True),
+    Column("metric", String(16), nullable=False),
+    Column("direction", String(5), nullable=False),  # "above" | "below"
+    Column("threshold", Float),
+    Column("window_seconds", Integer, nullable=False),
+    Column("min_responses", Integer, nullable=False),
+    Column("notify", Text, nullable=False, server_default="[]"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(254), nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+# An alert of one rule at one location (and kiosk, for ``offline``; '' otherwise): open, acknowledged, closed. At most
+# one is not closed per (rule, location, kiosk): a partial unique index, so two evaluators can never open two.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), nullable=False),
+    Column("kiosk_id", String(32), nullable=False, server_default=""),
+    Column("state", String(12), nullable=False),  # "open" | "acknowledged" | "closed"
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("responses", Integer, nullable=False, server_default="0"),
+    Column("clear_since", UTCDateTime),  # the condition has been clear since then (closes after one window)
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(254)),
+    Column("ack_comment", Text),
+    Column("closed_at", UTCDateTime),
+    Index("ix_alerts_location_state", "location_id", "state"),
+    Index(
+        "ux_alerts_one_active",
+        "rule_id",
+        "location_id",
+        "kiosk_id",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),  # fmt: skip
+)
+
+# Webhook receivers. Their signing secrets are not stored: each is derived from the server's secret key and the
+# webhook's id (server.notify), so the database never holds one.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("format", String(8), nullable=False),  # "json" | "slack" | "teams"
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+# The transactional outbox: one row per notification to deliver, written in the transaction that opened, closed or
+# acknowledged the alert (or made the report); workers claim due rows, send, and mark them sent.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="SET NULL")),
+    Column("event", String(32), nullable=False),  # alert.opened | alert.closed | alert.acknowledged | report
+    Column("channel", String(8), nullable=False),  # "email" | "webhook"
+    Column("target", String(320), nullable=False),  # an e-mail address, or a webhook id
+    Column("payload", Text, nullable=False),  # JSON
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("status", String(8), nullable=False, server_default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Index("ix_notifications_due", "status", "next_attempt_at"),
+)
+
+# Leases: one row per job that one instance at a time should lead (the scheduler), held until ``expires_at``.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Service targets: a Happy Index (or NPS) a location or a group aims for.
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), unique=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), unique=True),
+    Column("value", Float, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# What a user asked to receive: alerts of their locations, or reports every day, week or month at a local time.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # "alerts" | "report"
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE")),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE")),
+    Column("period", String(8)),  # "day" | "week" | "month" for reports
+    Column("at_time", String(5)),  # "HH:MM" in the user's time zone, for reports
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A report sent for a subscription and period: the primary key makes "never twice" a database fact.
+report_runs = Table(
+    "report_runs",
+    metadata,
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
