@@ -16,7 +16,7 @@ $(BIN)/smilepost: pyproject.toml
 
 install: $(BIN)/smilepost  ## create .venv with Smilepost and its test/dev tools
 
-demo: install  ## server + SQLite + demo location and kiosk + the kiosk window (offscreen without a display)
+demo: install  ## server + SQLite + a year of demo data + a live kiosk window (offscreen without a display)
 	$(BIN)/smilepost demo --port $(PORT)
 
 test: install  ## the whole test suite (real SQLite, PostgreSQL, uvicorn on 127.0.0.1, Chromium, Kivy offscreen)

@@ -15,6 +15,7 @@ from server.api import errors
 from server.api.bodylimit import BodyLimitMiddleware
 from server.api.metrics import Metrics, MetricsMiddleware
 from server.api.metrics import router as metrics_router
+from server.api.requests import RequestIdMiddleware
 from server.api.routes import export, health, kiosk, kiosks, locations, pairing, taps
 from server.auth import accounts
 from server.auth.ratelimit import RateLimiter
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     # No /docs or /redoc: FastAPI serves their scripts from a CDN, which closed networks (and our CSP) do not allow.
-    app = FastAPI(title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = SmilepostApp(title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.kiosk_limiter = (
@@ -64,9 +65,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+class SmilepostApp(FastAPI):
+    """FastAPI with :class:`~server.api.requests.RequestIdMiddleware` around everything, Starlette's error middleware
+    included (``add_middleware`` would put it inside), so even an unhandled error's 500 has a request id."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(super().build_middleware_stack())
+
+
 def create_worker_app() -> FastAPI:
     """App factory for ``smilepost server --workers N``: each worker process builds its app from the
-    environment's settings, without migrating (the command upgraded the database once before starting them)."""
+    environment's settings, without migrating (the command upgraded the database once before starting them).
+    uvicorn has set up the worker's logging from the parent's config; Python warnings are logged through it too."""
+    logging.captureWarnings(True)
     return create_app(Settings(auto_migrate=False))
 
 

@@ -93,6 +93,13 @@ class Role(StrEnum):
     manager = "manager"
 
 
+class LogFormat(StrEnum):
+    """How the server writes its log."""
+
+    text = "text"
+    json = "json"
+
+
 class Faces(StrEnum):
     """Face scales a location can use."""
 
@@ -167,12 +174,22 @@ def server(
             " (SMILEPOST_FORWARDED_ALLOW_IPS; uvicorn's FORWARDED_ALLOW_IPS is ignored).",
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="text: uvicorn's lines (default). json: one JSON object per line for every log record (time, level,"
+            " logger, message, request_id) and one access line per request with method, route template, status,"
+            " latency_ms and the kiosk_id of a kiosk's request; never tokens, keys, cookies or query strings"
+            " (SMILEPOST_LOG_FORMAT). Every answer carries X-Request-ID either way.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server (API for kiosks and managers) on HOST:PORT."""
     from server.serving import serve
 
     given = {"header_timeout": header_timeout, "max_connections": max_connections,
-             "forwarded_allow_ips": forwarded_allow_ips}  # fmt: skip
+             "forwarded_allow_ips": forwarded_allow_ips, "log_format": log_format and log_format.value}  # fmt: skip
     overrides: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     try:
         serve(Settings(host=host, port=port, **overrides), workers=workers)
@@ -330,36 +347,61 @@ def demo(
             " Refuses a database that already has locations.",
         ),
     ] = False,
-    locations: Annotated[int, typer.Option("--locations", min=1, max=1000, help="With --seed-only: sites.")] = 8,
-    days: Annotated[int, typer.Option("--days", min=1, max=3660, help="With --seed-only: local days of taps.")] = 365,
-    seed: Annotated[int, typer.Option("--seed", help="With --seed-only: random seed (same seed, same data).")] = 1,
+    locations: Annotated[
+        int, typer.Option("--locations", min=1, max=1000, help="Sites to seed (--seed-only, or first start).")
+    ] = 8,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=3660, help="Local days of taps to seed (--seed-only, or first start).")
+    ] = 365,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the dataset (same seed, same data).")] = 1,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show info lines (server, kiosk, Kivy) and one line per request.")
+    ] = False,
 ) -> None:
-    """Run Smilepost on one machine: server + SQLite file + a demo location and kiosk + the kiosk window."""
+    """Run Smilepost on one machine: server + SQLite file + a year of demo data + a live kiosk window.
+
+    The first start seeds the demo data (about half a minute) and keeps the demo's sign-in and keys in
+    <data dir>/demo.json; later starts reuse them. Prints the dashboard's address and a sign-in. Ctrl-C stops it.
+    """
     if seed_only:
         _seed_demo(locations=locations, days=days, rng_seed=seed)
         return
     if missing_extras("kiosk"):  # the demo runs the kiosk window too
         typer.echo("the demo needs: pip install 'smilepost[kiosk,server]'", err=True)
         raise typer.Exit(1)
-    from server.demo.runner import run_demo
+    from server.demo.runner import SeedPlan, run_demo
 
-    run_demo(Settings(host=host, port=port), echo=typer.echo)
+    try:
+        run_demo(
+            Settings(host=host, port=port), echo=typer.echo, plan=SeedPlan(locations, days, seed), progress=_progress,
+            verbose=verbose,
+        )  # fmt: skip
+    except SmilepostError as exc:  # a data folder the demo cannot use, a port in use
+        raise typer.BadParameter(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (gone when done) and the function that advances it."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def _seed_demo(*, locations: int, days: int, rng_seed: int) -> None:
     """`smilepost demo --seed-only`: seed the configured database with a progress bar, print what was made."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from server.demo.seed import describe, seed_database
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("seeding taps", total=locations * days)
+    with _progress("seeding taps", locations * days) as advance:
         try:
             result = seed_database(
-                Settings().resolved_database_url, locations=locations, days=days, rng_seed=rng_seed,
-                progress=lambda n: bar.advance(task, n),
-            )  # fmt: skip
+                Settings().resolved_database_url, locations=locations, days=days, rng_seed=rng_seed, progress=advance
+            )
         except SmilepostError as exc:
             raise typer.BadParameter(str(exc)) from exc
     typer.echo(describe(result))

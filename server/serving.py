@@ -37,7 +37,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
-from server import InvalidInput
+from server import InvalidInput, logs
 from server.settings import Settings
 
 log = logging.getLogger("uvicorn.error")  # serving messages go with uvicorn's own: same handlers, same level
@@ -131,14 +131,28 @@ class ServingConfig(Config):
         self.serving = options
 
 
-def build_config(app: Any, settings: Settings, options: ServingOptions, *, workers: int = 1) -> ServingConfig:
+def build_config(
+    app: Any,
+    settings: Settings,
+    options: ServingOptions,
+    *,
+    workers: int = 1,
+    access_log: bool = True,
+    loggers: tuple[str, ...] = ("server",),
+) -> ServingConfig:
     """The uvicorn configuration for ``app`` (an application, or the import string of a factory for ``workers``
     > 1): :class:`HeaderTimeoutProtocol` for HTTP, forwarded headers believed only from
-    ``options.forwarded_allow_ips`` (passing them, even empty, keeps uvicorn from reading FORWARDED_ALLOW_IPS).
+    ``options.forwarded_allow_ips`` (passing them, even empty, keeps uvicorn from reading FORWARDED_ALLOW_IPS), and
+    logging in ``settings.log_format`` (:func:`server.logs.log_config` with ``access_log`` and ``loggers``), set up
+    the same way in every worker process. uvicorn writes access lines itself only in the text format; JSON access
+    lines come from :mod:`server.api.requests`.
     """
+    text = settings.log_format == "text"
+    log_config = logs.log_config(settings.log_format, settings.log_level, access=access_log, loggers=loggers)
     return ServingConfig(
         app, options, host=settings.host, port=settings.port, workers=workers, factory=isinstance(app, str),
-        log_level=settings.log_level, http=HeaderTimeoutProtocol, proxy_headers=bool(options.forwarded_allow_ips),
+        log_config=log_config, log_level=settings.log_level, access_log=access_log and text,
+        http=HeaderTimeoutProtocol, proxy_headers=bool(options.forwarded_allow_ips),
         forwarded_allow_ips=list(options.forwarded_allow_ips),
     )  # fmt: skip
 
@@ -150,6 +164,7 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
     Raises InvalidInput (see :func:`serving_options`) before touching the database, and SystemExit(3) when
     uvicorn cannot start (the port is taken).
     """
+    logs.configure(settings.log_format, settings.log_level)  # before anything logs: in JSON, every line is JSON
     options = serving_options(settings, open_file_limit=raise_open_file_limit())
     app: Any = "server.app:create_worker_app"
     if workers == 1:

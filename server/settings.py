@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,7 +49,10 @@ class Settings(BaseSettings):
         description="Password checks (argon2id, 64 MiB each) run at once per process; more wait up to 2 s, then 503.",
     )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
-    log_level: str = "info"
+    log_level: str = Field(default="info", description="debug, info, warning, error or critical.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: uvicorn's lines; json: one JSON object per line, request ids included."
+    )
     header_timeout: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a client has to send complete request headers, then closed."
     )

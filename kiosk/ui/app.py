@@ -21,8 +21,12 @@ the pairing thread, whose results reach the widgets through ``Clock.schedule_onc
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,7 @@ from kiosk.settings import KioskSettings
 from kiosk.store import Credentials, Store
 from kiosk.sync import SyncStatus, SyncWorker
 from kiosk.texts import KIOSK_TEXTS, language_label, next_language, texts_in
+from kiosk.ui.display import wants_touch_probe
 from kiosk.ui.followup import CommentScreen, FollowupScreen
 from kiosk.ui.screens import AskScreen, KioskRoot
 from kiosk.ui.staff import AdminScreen, PairingScreen, PinScreen
@@ -429,19 +434,29 @@ def _load_kv() -> None:
         Builder.load_file(path)
 
 
-def configure_window(settings: KioskSettings) -> None:
-    """Kivy Config that must be set before the window exists: fullscreen, no multitouch emulation, and
-    Escape never closes the kiosk."""
+def configure_window(settings: KioskSettings, *, touch_probe: bool = True) -> None:
+    """Kivy Config that must be set before the window exists: fullscreen, no multitouch emulation, Escape never
+    closes the kiosk, and without ``touch_probe`` no hardware touchscreen probe (Kivy's ``probesysfs`` input
+    providers, see :func:`kiosk.ui.display.wants_touch_probe`)."""
     Config.set("input", "mouse", "mouse,multitouch_on_demand")
     Config.set("kivy", "exit_on_escape", "0")
+    if not touch_probe:
+        for name, value in Config.items("input"):
+            if value.split(",", 1)[0] == "probesysfs":
+                Config.remove_option("input", name)
     if settings.fullscreen:
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "show_cursor", "0")
 
 
-def run_app(settings: KioskSettings, *, transport: httpx.BaseTransport | None = None) -> None:
-    """Build and run the kiosk app until its window closes.
+def run_app(
+    settings: KioskSettings, *, transport: httpx.BaseTransport | None = None, touch_probe: bool | None = None
+) -> None:
+    """Build and run the kiosk app until its window closes or Ctrl-C (SIGINT) stops it.
 
+    ``touch_probe``: probe for hardware touchscreens (None: where :func:`kiosk.ui.display.wants_touch_probe` says).
+    Ctrl-C stops the app the way closing its window does (:meth:`SmilepostKioskApp.on_stop` finishes an open
+    follow-up, stops the sync worker and closes the outbox), not with a KeyboardInterrupt in Kivy's main loop.
     Raises OSError or sqlite3.Error if the outbox in ``settings.data_dir`` cannot be opened.
     """
     if OFFSCREEN:
@@ -449,8 +464,23 @@ def run_app(settings: KioskSettings, *, transport: httpx.BaseTransport | None = 
     # Kivy's handler sits on the root logger; the HTTP client's per-request debug lines are noise there.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    configure_window(settings)
-    SmilepostKioskApp(settings, transport=transport).run()
+    configure_window(settings, touch_probe=wants_touch_probe() if touch_probe is None else touch_probe)
+    app = SmilepostKioskApp(settings, transport=transport)
+    with _stopped_by_interrupt(app):
+        app.run()
+
+
+@contextmanager
+def _stopped_by_interrupt(app: App) -> Iterator[None]:
+    """While inside, SIGINT asks ``app`` to stop on its next frame (only the main thread may handle signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: Clock.schedule_once(lambda _dt: app.stop()))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 __all__ = ["SmilepostKioskApp", "configure_window", "run_app"]

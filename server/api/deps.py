@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from server import Forbidden, RateLimited
+from server.api.requests import note_kiosk
 from server.auth import accounts, keys
 from server.auth.accounts import Access, Session
 from server.auth.kiosk_tokens import KioskIdentity, authenticate_kiosk
@@ -68,6 +69,7 @@ def current_kiosk(
         kiosk = authenticate_kiosk(conn, credentials.credentials)
     if kiosk is None:
         raise _unauthorized()
+    note_kiosk(kiosk.kiosk_id)  # for the request's log lines
     limiter: RateLimiter | None = request.app.state.kiosk_limiter
     if limiter is not None and (retry_after := limiter.hit(kiosk.kiosk_id)) is not None:
         raise RateLimited(retry_after, "requests from this kiosk")

@@ -1,5 +1,6 @@
 """The notification outbox: :func:`enqueue` writes deliveries in the caller's transaction; :func:`claim_due`,
-:func:`mark_sent` and :func:`mark_failed` are what a delivery worker does with them.
+:func:`mark_sent`, :func:`mark_failed`, :func:`give_up` and :func:`release` are what a delivery worker
+(:mod:`server.notify.worker`) does with them.
 
 Claims are compare-and-set updates (a row is claimed only while it is pending, due and not claimed by a live claim),
 so they are correct on SQLite and on PostgreSQL with any number of instances: two workers never hold the same row at
@@ -153,5 +154,29 @@ def retry(conn: Connection, delivery_id: int, *, now: datetime | None = None) ->
         update(notifications)
         .where(n.id == delivery_id, n.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=now or datetime.now(UTC), claimed_until=None)
+    )
+    return done.rowcount == 1
+
+
+def give_up(conn: Connection, delivery_id: int, worker: str, error: str, *, now: datetime | None = None) -> bool:
+    """Record an attempt that retrying cannot fix (a revoked webhook, a refusal seen PERMANENT_ATTEMPTS times):
+    ``failed`` at once, still retried from the admin page; whether ``worker`` still held the claim."""
+    n = notifications.c
+    done = conn.execute(
+        update(notifications)
+        .where(n.id == delivery_id, n.claimed_by == worker, n.status == "pending")
+        .values(status="failed", attempts=n.attempts + 1, next_attempt_at=now or datetime.now(UTC),
+                claimed_until=None, last_error=error[:2000])
+    )  # fmt: skip
+    return done.rowcount == 1
+
+
+def release(conn: Connection, delivery_id: int, worker: str) -> bool:
+    """Hand back a claimed row unsent (it is due again at once, for any worker); whether ``worker`` held it."""
+    n = notifications.c
+    done = conn.execute(
+        update(notifications)
+        .where(n.id == delivery_id, n.claimed_by == worker, n.status == "pending")
+        .values(claimed_until=None)
     )
     return done.rowcount == 1

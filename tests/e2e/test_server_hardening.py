@@ -5,6 +5,7 @@ believed only from proxies the operator names."""
 from __future__ import annotations
 
 import itertools
+import logging
 import resource
 import socket
 import subprocess
@@ -124,6 +125,20 @@ def test_unfinished_request_headers_are_dropped_while_complete_requests_are_serv
         assert _until_closed(kept_alive, within=3)[0].startswith(b"HTTP/1.1 408 ")
 
 
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """build_config sets up logging in this process (server.logs), as in a server's; later tests get it back."""
+    loggers = [logging.getLogger(name) for name in ("", "server", "uvicorn", "uvicorn.error", "uvicorn.access",
+                                                    "smilepost.access")]  # fmt: skip
+    saved = [(logger, logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
+    yield
+    for logger, level, propagate, handlers in saved:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
+
+
+@pytest.mark.usefixtures("restored_logging")
 def test_header_timeout_defaults_to_ten_seconds_and_reaches_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SMILEPOST_HEADER_TIMEOUT", "SMILEPOST_MAX_CONNECTIONS", "SMILEPOST_FORWARDED_ALLOW_IPS"):
         monkeypatch.delenv(name, raising=False)
@@ -171,6 +186,7 @@ def test_a_forwarded_allow_ips_entry_that_is_no_address_is_refused(cli: Cli) -> 
     assert result.returncode == 2 and "is not an IP address or network" in result.stderr
 
 
+@pytest.mark.usefixtures("restored_logging")
 def test_without_forwarded_allow_ips_uvicorn_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
     monkeypatch.delenv("SMILEPOST_FORWARDED_ALLOW_IPS", raising=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,14 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk.settings import KioskSettings
-from kiosk.ui.display import has_display, prepare_kivy_environment
+from kiosk.ui.display import (
+    MTDEV_MISSING,
+    MissingMtdevFilter,
+    has_display,
+    prepare_demo_environment,
+    prepare_kivy_environment,
+    wants_touch_probe,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,6 +68,77 @@ def test_environment_with_display_is_left_alone() -> None:
     env = {"DISPLAY": ":0", "KIVY_NO_ARGS": "0"}
     assert prepare_kivy_environment(env) is False
     assert env == {"DISPLAY": ":0", "KIVY_NO_ARGS": "0"}
+
+
+@pytest.mark.parametrize(
+    ("env", "devices", "expected"),
+    [
+        ({"DISPLAY": ":0"}, ["event0"], True),  # a Pi's desktop with its touchscreen
+        ({"SDL_VIDEODRIVER": "kmsdrm"}, ["event3", "mouse0"], True),  # a Pi without a desktop
+        ({"DISPLAY": ":0"}, [], False),  # a container or a VM: nothing to open
+        ({"DISPLAY": ":0"}, None, False),  # no /dev/input at all
+        ({}, ["event0"], False),  # no display: nobody touches a window that is not shown
+        ({"SDL_VIDEODRIVER": "offscreen"}, ["event0"], False),
+        ({"SDL_VIDEODRIVER": "dummy"}, ["event0"], False),
+    ],
+)
+def test_the_touchscreen_probe_is_wanted_only_with_a_display_and_input_devices(
+    tmp_path: Path, env: dict[str, str], devices: list[str] | None, expected: bool
+) -> None:
+    dev_input = tmp_path / "input"
+    if devices is not None:
+        dev_input.mkdir()
+        for name in devices:
+            (dev_input / name).touch()
+    assert wants_touch_probe(env, dev_input) is expected
+
+
+def test_the_demo_environment_sends_kivy_through_python_logging_without_its_config_file() -> None:
+    env = {"KIVY_NO_FILELOG": "0"}
+    prepare_demo_environment("WARNING", env)
+    assert env == {"KIVY_LOG_MODE": "PYTHON", "KIVY_NO_CONFIG": "1", "KIVY_NO_FILELOG": "0",
+                   "KCFG_KIVY_LOG_LEVEL": "warning"}  # fmt: skip
+
+
+def test_a_missing_libmtdev_becomes_one_info_line_without_traceback() -> None:
+    try:
+        raise OSError("libmtdev.so.1: cannot open shared object file: No such file or directory")
+    except OSError:
+        record = logging.LogRecord("kivy", logging.ERROR, __file__, 1, MTDEV_MISSING, None, sys.exc_info())
+    other = logging.LogRecord("kivy", logging.ERROR, __file__, 1, "GL: something else", None, None)
+    assert MissingMtdevFilter().filter(record) and MissingMtdevFilter().filter(other)
+    assert (record.levelno, record.levelname, record.exc_info) == (logging.INFO, "INFO", None)
+    assert record.getMessage() == (
+        f"{MTDEV_MISSING} (libmtdev.so.1: cannot open shared object file: No such file or directory);"
+        " touchscreens are read through hidinput"
+    )
+    assert other.levelno == logging.ERROR
+
+
+@pytest.mark.kivy
+def test_kivy_without_libmtdev_and_without_the_touch_probe_prints_no_traceback(tmp_path: Path) -> None:
+    code = """
+import ctypes
+load = ctypes.cdll.LoadLibrary
+def without_mtdev(name):
+    if "mtdev" in name:
+        raise OSError(name + ": cannot open shared object file: No such file or directory")
+    return load(name)
+ctypes.cdll.LoadLibrary = without_mtdev
+from kiosk.settings import KioskSettings
+from kiosk.ui.app import configure_window
+from kivy.config import Config
+configure_window(KioskSettings(), touch_probe=False)
+import kivy.input  # what App.run imports before it starts the input providers
+print(sorted(value for _, value in Config.items("input")))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIVY_", "SDL_")) and k != "DISPLAY"}
+    env["KIVY_HOME"] = str(tmp_path / "kivy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "MTDev is not supported" in result.stderr and "touchscreens are read through hidinput" in result.stderr
+    assert result.stdout.strip() == "['mouse,multitouch_on_demand']"
 
 
 KIVY_FREE = [

@@ -92,7 +92,7 @@ def test_an_existing_data_folder_open_to_others_is_left_as_it_is_with_a_warning(
 def test_the_demo_credentials_file_is_private_in_a_private_folder(tmp_path):
     settings = Settings(data_dir=tmp_path / "demo-data")
 
-    creds = demo.demo_credentials(settings, settings.resolved_database_url)
+    creds = demo.prepare_demo(settings, demo.SeedPlan(locations=1, days=1)).credentials
 
     path = settings.data_dir / "demo.json"
     assert json.loads(path.read_text())["token"] == creds.token
