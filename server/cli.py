@@ -109,8 +109,12 @@ class Faces(StrEnum):
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on.")]
-PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="Address to listen on [default: SMILEPOST_HOST, else 127.0.0.1].")
+]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", min=1, max=65535, help="Port to listen on [default: SMILEPOST_PORT, else 8000].")
+]
 
 
 @contextmanager
@@ -129,6 +133,11 @@ def _admin_connection() -> Iterator[Connection]:
         engine.dispose()
 
 
+def _settings(**given: Any) -> Settings:
+    """The settings with the options given on the command line (not None) over the environment's."""
+    return Settings(**{name: value for name, value in given.items() if value is not None})
+
+
 def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
     typer.echo(json.dumps(payload) if as_json else human)
 
@@ -136,8 +145,8 @@ def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
 @app.command()
 @server_side
 def server(
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = 8000,
+    host: HostOpt = None,
+    port: PortOpt = None,
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the port (one per core).")
     ] = 1,
@@ -188,11 +197,10 @@ def server(
     """Run the HTTP server (API for kiosks and managers) on HOST:PORT."""
     from server.serving import serve
 
-    given = {"header_timeout": header_timeout, "max_connections": max_connections,
+    given = {"host": host, "port": port, "header_timeout": header_timeout, "max_connections": max_connections,
              "forwarded_allow_ips": forwarded_allow_ips, "log_format": log_format and log_format.value}  # fmt: skip
-    overrides: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     try:
-        serve(Settings(host=host, port=port, **overrides), workers=workers)
+        serve(_settings(**given), workers=workers)
     except SmilepostError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -336,8 +344,8 @@ def db_upgrade(
 @app.command()
 @server_side
 def demo(
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = 8000,
+    host: HostOpt = None,
+    port: PortOpt = None,
     seed_only: Annotated[
         bool,
         typer.Option(
@@ -373,7 +381,7 @@ def demo(
 
     try:
         run_demo(
-            Settings(host=host, port=port), echo=typer.echo, plan=SeedPlan(locations, days, seed), progress=_progress,
+            _settings(host=host, port=port), echo=typer.echo, plan=SeedPlan(locations, days, seed), progress=_progress,
             verbose=verbose,
         )  # fmt: skip
     except SmilepostError as exc:  # a data folder the demo cannot use, a port in use

@@ -82,3 +82,20 @@ def test_one_version_number_for_the_package_the_server_and_the_kiosk():
     import shared
 
     assert version("smilepost") == shared.__version__ == server.__version__ == kiosk.__version__
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [({}, [], ("127.0.0.1", 8000)), ({"SMILEPOST_HOST": "0.0.0.0", "SMILEPOST_PORT": "8123"}, [], ("0.0.0.0", 8123)),
+     ({"SMILEPOST_PORT": "8123"}, ["--port", "9000", "--host", "::1"], ("::1", 9000))],
+)  # fmt: skip
+def test_the_server_listens_where_the_options_say_else_where_the_settings_say(monkeypatch, env, args, expected):
+    served = []
+    monkeypatch.setattr("server.serving.serve", lambda settings, workers: served.append(settings))
+    for name in ("SMILEPOST_HOST", "SMILEPOST_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = CliRunner().invoke(cli.app, ["server", *args], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert [(s.host, s.port) for s in served] == [expected]

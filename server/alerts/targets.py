@@ -1,0 +1,63 @@
+"""Service targets: the Happy Index (or NPS) a location or a group aims for. A location without its own target has
+its group's. ``target`` alert rules (:mod:`server.alerts.evaluate`) celebrate when a location reaches it.
+
+Raises :class:`server.InvalidInput` and :class:`server.NotFound`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server import InvalidInput, NotFound
+from server.alerts.scope import check_scope, describe_range, index_range
+from server.db import locations, targets
+
+
+def set_target(
+    conn: Connection,
+    *,
+    location_id: int | None = None,
+    group_id: int | None = None,
+    index: float,
+    now: datetime | None = None,
+) -> None:
+    """Set (or replace) the target of a location or a group: 0–100, or −100…100 where 0–10 is asked (NPS).
+
+    Raises InvalidInput for neither or both of location and group, or an index out of range; NotFound for an
+    unknown location or group.
+    """
+    scope = check_scope(conn, location_id, group_id)
+    low, high = index_range(conn, scope)
+    if isinstance(index, bool) or not isinstance(index, int | float) or not math.isfinite(index):
+        raise InvalidInput(f"--index: expected a number, got {index!r}")
+    if not low <= index <= high:
+        raise InvalidInput(f"--index: expected {describe_range((low, high))}, got {index:g}")
+    column = targets.c.location_id if scope.location_id is not None else targets.c.group_id
+    key = scope.location_id if scope.location_id is not None else scope.group_id
+    values = {"value": float(index), "created_at": now or datetime.now(UTC)}
+    if conn.execute(update(targets).where(column == key).values(**values)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(targets).values(location_id=scope.location_id, group_id=scope.group_id, **values))
+    except IntegrityError:  # another transaction set it first: ours is the later word
+        conn.execute(update(targets).where(column == key).values(**values))
+
+
+def target_for(conn: Connection, location_id: int) -> float | None:
+    """A location's target: its own, else its group's, else None.
+
+    Raises NotFound for an unknown location.
+    """
+    group_id = conn.execute(select(locations.c.group_id).where(locations.c.id == location_id)).first()
+    if group_id is None:
+        raise NotFound(f"location {location_id} does not exist")
+    own = conn.execute(select(targets.c.value).where(targets.c.location_id == location_id)).scalar()
+    if own is not None or group_id[0] is None:
+        return own
+    group: float | None = conn.execute(select(targets.c.value).where(targets.c.group_id == group_id[0])).scalar()
+    return group
