@@ -16,10 +16,11 @@ from server.api.bodylimit import BodyLimitMiddleware
 from server.api.metrics import Metrics, MetricsMiddleware
 from server.api.metrics import router as metrics_router
 from server.api.requests import RequestIdMiddleware
-from server.api.routes import export, health, kiosk, kiosks, locations, pairing, taps
+from server.api.routes import alerts, export, health, kiosk, kiosks, locations, pairing, taps
 from server.auth import accounts
 from server.auth.ratelimit import RateLimiter
 from server.db import make_engine, upgrade
+from server.scheduler import Background
 from server.settings import Settings
 from server.web.pages import admin as admin_pages
 from server.web.pages import auth, fleet, location, overview
@@ -36,8 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upgrade(engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background = Background(engine, settings) if settings.background else None
+        app.state.background = background
+        if background is not None:
+            background.start()
         yield
+        if background is not None:
+            background.stop()
         engine.dispose()
 
     # No /docs or /redoc: FastAPI serves their scripts from a CDN, which closed networks (and our CSP) do not allow.
@@ -56,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, kiosk, kiosks, locations, export, pairing, health):
+    for module in (taps, alerts, kiosk, kiosks, locations, export, pairing, health):
         app.include_router(module.router)
     for page in (auth, overview, location, fleet, admin_pages):
         app.include_router(page.router)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.db import leases
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +100,42 @@ class Loop:
                 log.exception("%s: tick failed; trying again in %g s", self._thread.name, self.seconds)
             self._wake.wait(self.seconds)
             self._wake.clear()
+
+
+class Background:
+    """What a server instance (or ``smilepost worker``) runs besides answering requests: the notification delivery
+    worker on every instance, and the scheduler — alert evaluation every ``settings.evaluate_seconds`` — on the one
+    instance that holds the scheduler lease. ``start()`` once, ``stop()`` at shutdown (the lease is given up).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        from server.notify.worker import DeliveryWorker
+
+        self.engine = engine
+        self.settings = settings
+        self.holder = new_holder_id()
+        self.delivery = DeliveryWorker(engine, settings)
+        self.scheduler = Loop("smilepost-scheduler", settings.evaluate_seconds, self.tick)
+
+    def start(self) -> None:
+        self.delivery.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.delivery.stop()
+        release_lease(self.engine, SCHEDULER_LEASE, self.holder)
+
+    def tick(self) -> bool:
+        """One scheduler round if this instance leads: evaluate the alert rules, then deliver what that wrote.
+        Whether it led."""
+        from server.alerts.evaluate import evaluate
+
+        lease_seconds = max(30.0, 3 * self.settings.evaluate_seconds)  # outlives a slow round or two
+        if not hold_lease(self.engine, SCHEDULER_LEASE, self.holder, lease_seconds):
+            return False
+        report = evaluate(self.engine)
+        if report.opened or report.closed:
+            log.info("alerts: %d opened, %d closed", len(report.opened), len(report.closed))
+        self.delivery.wake()
+        return True

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         description="Derives webhook signing secrets; default a random key kept in <data_dir>/secret.key (0600). "
         "Several instances must share one.",
     )
+    background: bool = Field(
+        default=True,
+        description="Run the notification worker and the scheduler (alerts, reports) in the server; false when "
+        "`smilepost worker` runs them instead.",
+    )
     evaluate_seconds: float = Field(default=15.0, gt=0, le=60, description="How often alert rules are evaluated.")
     deliver_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the notification outbox is read.")
 

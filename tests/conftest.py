@@ -143,8 +143,9 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 @pytest.fixture
 def settings(tmp_path: Any, database_url: str) -> Settings:
     """Settings on the test database; no kiosk rate limit, since tests send far faster than kiosks
-    (test_rate_limit.py tests the limit with its own settings)."""
-    return Settings(data_dir=tmp_path, database_url=database_url, kiosk_rate_limit=0)
+    (test_rate_limit.py tests the limit with its own settings), and no background worker or scheduler: tests that
+    want them start them (in-process apps would otherwise evaluate and deliver behind the tests' backs)."""
+    return Settings(data_dir=tmp_path, database_url=database_url, kiosk_rate_limit=0, background=False)
 
 
 @pytest.fixture

@@ -184,6 +184,7 @@ def viewer_languages(request: Request) -> list[str]:
 
 
 PageSession = Annotated[Session, Depends(page_session)]
+OptionalSession = Annotated[Session | None, Depends(optional_session)]
 AdminPageSession = Annotated[Session, Depends(admin_page_session)]
 CsrfForm = Annotated[Session, Depends(csrf_form)]
 AdminForm = Annotated[Session, Depends(admin_form)]

@@ -27,6 +27,9 @@ COMMANDS = _commands(app)
 
 def test_the_cli_has_exactly_the_documented_commands() -> None:
     assert sorted(name for name, _ in COMMANDS) == [
+        "smilepost alert add",
+        "smilepost alert disable",
+        "smilepost alert list",
         "smilepost apikey create",
         "smilepost db upgrade",
         "smilepost demo",
@@ -41,7 +44,12 @@ def test_the_cli_has_exactly_the_documented_commands() -> None:
         "smilepost location add",
         "smilepost location configure",
         "smilepost server",
+        "smilepost target set",
         "smilepost user add",
+        "smilepost webhook add",
+        "smilepost webhook list",
+        "smilepost webhook revoke",
+        "smilepost worker",
     ]
 
 

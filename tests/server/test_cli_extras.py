@@ -18,7 +18,8 @@ from server import cli
 SERVER_SIDE = [["server"], ["db", "upgrade"], ["location", "add", "X", "--timezone", "UTC"],
                ["kiosk", "enroll", "--location", "1"], ["kiosk", "pair-code", "--location", "1"],
                ["kiosk", "revoke", "k1"], ["apikey", "create", "--name", "n"], ["group", "add", "g"],
-               ["demo", "--seed-only"]]  # fmt: skip
+               ["demo", "--seed-only"], ["worker"], ["alert", "list"], ["webhook", "list"],
+               ["target", "set", "--location", "1", "--index", "80"]]  # fmt: skip
 KIOSK_SIDE = [["kiosk", "run"], ["kiosk", "simulate", "--taps", "1"], ["kiosk", "sync"],
               ["kiosk", "screenshot", "--out", "shots"]]  # fmt: skip
 

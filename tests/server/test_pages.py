@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -20,8 +19,7 @@ from sqlalchemy import select
 from server.auth import accounts
 from server.db import groups
 from server.settings import Settings
-
-PASSWORD = "correct horse battery"
+from tests.support.sessions import PASSWORD, form_token, sign_in
 
 
 @pytest.fixture
@@ -36,27 +34,6 @@ def site(engine, make_location, enroll):
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
         accounts.add_user(conn, email="mgr@example.com", password=PASSWORD, role="manager", group_ids=[group])
     return {"a": a, "b": b, "shop": shop, "group": group, "kiosks": {i: enroll(i) for i in (a, b, shop)}}
-
-
-def login_token(client: TestClient) -> str:
-    page = client.get("/login")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str = PASSWORD, next_url: str = "/") -> httpx.Response:
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": login_token(client), "next": next_url},
-        follow_redirects=False,
-    )
-
-
-def form_token(client: TestClient, path: str = "/") -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert match
-    return match.group(1)
 
 
 def send_today(client: TestClient, token: str, timezone: str, scores: list[int], **fields: object) -> None:

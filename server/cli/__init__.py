@@ -474,3 +474,7 @@ def group_add(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Command groups kept in their own modules register themselves on `app` when imported (they import from here).
+from server.cli import feedback  # noqa: E402, F401
