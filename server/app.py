@@ -23,7 +23,9 @@ from server.db import make_engine, upgrade
 from server.scheduler import Background
 from server.settings import Settings
 from server.web.pages import admin as admin_pages
-from server.web.pages import auth, fleet, location, overview
+from server.web.pages import admin_alerts, auth, fleet, location, overview
+from server.web.pages import alerts as alert_pages
+from server.web.pages import reports as report_pages
 from server.web.render import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     for module in (taps, alerts, kiosk, kiosks, locations, export, pairing, health):
         app.include_router(module.router)
-    for page in (auth, overview, location, fleet, admin_pages):
+    for page in (auth, overview, location, fleet, alert_pages, report_pages, admin_pages, admin_alerts):
         app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)

@@ -127,9 +127,10 @@ class Background:
         release_lease(self.engine, SCHEDULER_LEASE, self.holder)
 
     def tick(self) -> bool:
-        """One scheduler round if this instance leads: evaluate the alert rules, then deliver what that wrote.
-        Whether it led."""
+        """One scheduler round if this instance leads: evaluate the alert rules, write the reports that are due,
+        then deliver what that wrote. Whether it led."""
         from server.alerts.evaluate import evaluate
+        from server.reports.delivery import due_reports
 
         lease_seconds = max(30.0, 3 * self.settings.evaluate_seconds)  # outlives a slow round or two
         if not hold_lease(self.engine, SCHEDULER_LEASE, self.holder, lease_seconds):
@@ -137,5 +138,7 @@ class Background:
         report = evaluate(self.engine)
         if report.opened or report.closed:
             log.info("alerts: %d opened, %d closed", len(report.opened), len(report.closed))
+        if sent := due_reports(self.engine, datetime.now(UTC), public_url=self.settings.public_url):
+            log.info("reports: %d written to the outbox", sent)
         self.delivery.wake()
         return True

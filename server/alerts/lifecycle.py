@@ -20,7 +20,8 @@ several instances never close, open or acknowledge twice.
 Notification payloads carry the issue's webhook keys — ``event, alert_id, rule_id, location_id, location_name,
 metric, value, threshold, window_start, window_end`` (ISO UTC) and ``url`` as the path ``/alerts/<id>``, which the
 notifier joins to ``SMILEPOST_PUBLIC_URL`` — plus ``direction``, ``kiosk_id`` (offline alerts; else null),
-``responses``, and for ``alert.acknowledged`` ``acknowledged_by`` and ``comment``.
+``responses``, ``timezone`` (the location's, so e-mails show the window in local time), and ``acknowledged_by``
+and ``comment`` (null until the alert is acknowledged).
 
 Raises :class:`server.NotFound`, :class:`server.InvalidInput` and :class:`server.Forbidden` (see each function).
 """
@@ -70,12 +71,11 @@ class Outcome:
 
 
 def recipients_for(conn: Connection, rule: Rule, location_id: int) -> list[str]:
-    """Who is told about an alert of ``rule`` at ``location_id``: the rule's ``notify`` list.
+    """Who is told about an alert of ``rule`` at ``location_id``: the rule's ``notify`` list, then the users
+    subscribed to the location's alerts (:func:`server.alerts.subscriptions.subscribers`), each once."""
+    from server.alerts.subscriptions import subscribers
 
-    The hook for alert subscribers (users subscribed to alerts of the location or its group, a later step): add them
-    here and every open, close and acknowledgement reaches them.
-    """
-    return list(rule.notify)
+    return list(dict.fromkeys([*rule.notify, *subscribers(conn, location_id)]))
 
 
 def _active(rule_id: int, location_id: int, kiosk_id: str) -> ColumnElement[bool]:
@@ -209,7 +209,13 @@ def alert_payload(conn: Connection, alert_id: int, event: str) -> dict[str, Any]
     Raises NotFound for an unknown alert.
     """
     row = conn.execute(
-        select(alerts, alert_rules.c.metric, alert_rules.c.direction, locations.c.name.label("location_name"))
+        select(
+            alerts,
+            alert_rules.c.metric,
+            alert_rules.c.direction,
+            locations.c.name.label("location_name"),
+            locations.c.timezone,
+        )
         .join(alert_rules, alert_rules.c.id == alerts.c.rule_id)
         .join(locations, locations.c.id == alerts.c.location_id)
         .where(alerts.c.id == alert_id)
@@ -220,7 +226,8 @@ def alert_payload(conn: Connection, alert_id: int, event: str) -> dict[str, Any]
         "event": event, "alert_id": row.id, "rule_id": row.rule_id, "location_id": row.location_id,
         "location_name": row.location_name, "kiosk_id": row.kiosk_id or None, "metric": row.metric,
         "direction": row.direction, "value": row.value, "threshold": row.threshold, "responses": row.responses,
-        "window_start": iso_utc(row.window_start), "window_end": iso_utc(row.window_end), "url": f"/alerts/{row.id}",
+        "window_start": iso_utc(row.window_start), "window_end": iso_utc(row.window_end), "timezone": row.timezone,
+        "url": f"/alerts/{row.id}", "acknowledged_by": row.acknowledged_by, "comment": row.ack_comment,
     }  # fmt: skip
 
 

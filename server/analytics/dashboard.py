@@ -1,5 +1,6 @@
 """The dashboard's view models: the overview of many locations (ranked, with a trend line) and one location in
-depth (KPIs, trend, heatmap, reasons, per-kiosk split, comments), built on :mod:`server.analytics.summaries`.
+depth (KPIs, trend, heatmap, reasons, per-kiosk split, comments), built on :mod:`server.analytics.summaries`; and
+the open alerts per location that mark them (:func:`open_alerts`).
 
 Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
 """
@@ -35,7 +36,7 @@ from server.analytics.summaries import (
     trend,
     visible_locations,
 )
-from server.db import daily_rollups, kiosks, taps
+from server.db import alerts, daily_rollups, kiosks, taps
 from server.locations import location_config
 from shared import scores
 
@@ -95,6 +96,15 @@ def overview(
         for place in members:
             rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
     return _ranked([rows[place.id] for place in places])
+
+
+def open_alerts(conn: Connection, location_ids: frozenset[int] | None) -> dict[int, int]:
+    """How many open (not yet acknowledged) alerts each visible location has; locations without any are left out.
+    ``location_ids`` None: every location. One grouped count on ``ix_alerts_location_state``."""
+    query = select(alerts.c.location_id, func.count()).where(alerts.c.state == "open").group_by(alerts.c.location_id)
+    if location_ids is not None:
+        query = query.where(alerts.c.location_id.in_(sorted(location_ids)))
+    return {int(location_id): int(n) for location_id, n in conn.execute(query)}
 
 
 def _rows_by(

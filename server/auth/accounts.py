@@ -192,6 +192,16 @@ def _check_exist(conn: Connection, table: object, ids: list[int], what: str) -> 
         raise NotFound(f"{what} {missing[0]} does not exist")
 
 
+def user_id_of(conn: Connection, email: str) -> int:
+    """The id of the user with this e-mail address. Raises InvalidInput for a malformed address, NotFound for no
+    such user."""
+    address = normalise_email(email)
+    user_id = conn.execute(select(users.c.id).where(users.c.email == address)).scalar()
+    if user_id is None:
+        raise NotFound(f"no user {address}; add one with `smilepost user add`")
+    return int(user_id)
+
+
 def access_of(conn: Connection, user_id: int) -> Access:
     """What a user may see. Raises NotFound for an unknown or disabled user."""
     user = conn.execute(

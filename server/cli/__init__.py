@@ -33,7 +33,17 @@ if TYPE_CHECKING:
 
 # What each extra installs that its commands import (module names); a command checks them before it runs.
 EXTRAS = {
-    "server": ("fastapi", "uvicorn", "sqlalchemy", "alembic", "jinja2", "multipart", "argon2", "prometheus_client"),
+    "server": (
+        "fastapi",
+        "uvicorn",
+        "sqlalchemy",
+        "alembic",
+        "jinja2",
+        "multipart",
+        "argon2",
+        "prometheus_client",
+        "weasyprint",
+    ),
     "kiosk": ("kivy", "sqlite_utils", "httpx"),
 }
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -477,4 +487,4 @@ def main() -> None:
 
 
 # Command groups kept in their own modules register themselves on `app` when imported (they import from here).
-from server.cli import feedback  # noqa: E402, F401
+from server.cli import feedback, reports  # noqa: E402, F401

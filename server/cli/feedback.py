@@ -207,3 +207,33 @@ def worker() -> None:
     stop.wait()
     background.stop()
     engine.dispose()
+
+
+@alert_app.command("subscribe")
+@server_side
+def alert_subscribe(
+    email: Annotated[str, typer.Argument(help="The user's sign-in e-mail.")],
+    location: LocationOpt = None,
+    group: GroupOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Subscribe a user to the alerts (opened, acknowledged, closed) of a location or group they may see, by e-mail;
+    prints the subscription's id."""
+    from server.alerts.subscriptions import subscribe_alerts
+    from server.auth.accounts import user_id_of
+
+    with _admin_connection() as conn:
+        subscription = subscribe_alerts(conn, user_id=user_id_of(conn, email), location_id=location, group_id=group)
+    _emit(as_json, {"id": subscription}, f"alert subscription {subscription}: {email}")
+
+
+@alert_app.command("unsubscribe")
+@server_side
+def alert_unsubscribe(subscription_id: Annotated[int, typer.Argument(metavar="ID", help="Id of the subscription.")],
+                      as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Stop an alert subscription."""
+    from server.alerts.subscriptions import unsubscribe_alerts
+
+    with _admin_connection() as conn:
+        unsubscribe_alerts(conn, subscription_id)
+    _emit(as_json, {"id": subscription_id, "unsubscribed": True}, f"alert subscription {subscription_id} stopped")

@@ -48,6 +48,7 @@ from server.notify.outbox import CLAIM_SECONDS, Delivery, claim_due, give_up, ma
 from server.notify.payloads import webhook_body, with_links
 from server.notify.signing import server_key, webhook_secret
 from server.notify.webhooks import SEND_TIMEOUT, describe, find_webhook, send_webhook
+from server.reports.mail import report_message
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ def _attempt(engine: Engine, senders: _Senders, delivery: Delivery, now: datetim
 def _send_email(senders: _Senders, delivery: Delivery, now: datetime) -> None:
     """Build and send the e-mail. Raises Temporary or Permanent."""
     payload = with_links(delivery.payload, senders.settings.public_url)
-    message = build_message(
+    build = report_message if delivery.event == "report" else build_message  # a report carries its HTML and PDF
+    message = build(
         payload, mail_from=senders.settings.mail_from, to=delivery.target, idempotency_key=delivery.idempotency_key,
         now=now,
     )  # fmt: skip

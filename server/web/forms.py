@@ -1,5 +1,6 @@
-"""The admin settings form as a view of a location's config: :func:`form_of` fills the form from a config and
-:func:`config_from_form` reads it back, so that posting the form unchanged gives back an equal config.
+"""The admin forms: the settings form as a view of a location's config (:func:`form_of` fills the form from a
+config and :func:`config_from_form` reads it back, so that posting the form unchanged gives back an equal config),
+and the alert rule form (:func:`rule_from_form`).
 
 Raises :class:`server.InvalidInput` naming the field that cannot be used.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from server import InvalidInput
-from shared.protocol import FollowUp, LocationConfig
+from shared.protocol import INT32_MAX, FollowUp, LocationConfig
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})$")
@@ -144,3 +145,42 @@ def whole_number(text: str, what: str) -> int:
         return int(text)
     except ValueError as exc:
         raise InvalidInput(f"{what}: expected a whole number, got {text!r}") from exc
+
+
+def rule_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """The keyword arguments of :func:`server.alerts.rules.add_rule` (but ``created_by``) from the rule form: its
+    ``scope`` (``location:ID`` or ``group:ID``), ``metric``, ``above``/``below`` (empty: none), ``window``,
+    ``min_responses`` (empty: the metric's default) and ``notify`` (``email:ADDR`` / ``webhook:ID``, one per line
+    or separated by commas). The library checks what the values mean.
+
+    Raises InvalidInput for a scope, number or whole number that cannot be read, naming the option as
+    ``smilepost alert add`` does.
+    """
+    kind, _, key = form.get("scope", "").strip().partition(":")
+    if kind not in ("", "location", "group"):
+        raise InvalidInput(f"--location/--group: pick a location or a group, got {form.get('scope')!r}")
+    scope_id = whole_number(key, f"--{kind}") if kind else None
+    if scope_id is not None and not 1 <= scope_id <= INT32_MAX:
+        raise InvalidInput(f"--{kind}: {scope_id} does not exist")
+    minimum = form.get("min_responses", "").strip()
+    return {
+        "location_id": scope_id if kind == "location" else None,
+        "group_id": scope_id if kind == "group" else None,
+        "metric": form.get("metric", "").strip(),
+        "above": _optional_number(form.get("above", ""), "--above"),
+        "below": _optional_number(form.get("below", ""), "--below"),
+        "window": form.get("window", "").strip() or "30m",
+        "min_responses": whole_number(minimum, "--min-responses") if minimum else None,
+        "notify": [part for part in re.split(r"[\s,;]+", form.get("notify", "")) if part],
+    }
+
+
+def _optional_number(text: str, option: str) -> float | None:
+    """A number typed in a form (a decimal comma too); None for an empty field. Raises InvalidInput otherwise."""
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{option}: expected a number, got {text!r}") from exc

@@ -1,5 +1,6 @@
-"""Rendering dashboard pages: :func:`render` (a template with the signed-in user, the session's CSRF token and its
-one-shot message), the Jinja2 environment and its filters, and the query parameters the range picker shares.
+"""Rendering dashboard pages: :func:`render` (a template with the signed-in user, the session's CSRF token, its
+one-shot message and the count of open alerts for the navigation), the Jinja2 environment and its filters, and the
+query parameters the range picker shares.
 
 Templates are in ``server/web/templates`` (partials start with ``_``), static files (our CSS and JS, and Chart.js
 vendored from npm) in ``server/web/static``.
@@ -16,9 +17,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from server.analytics import dashboard
 from server.analytics.summaries import RANGES
 from server.api.deps import SESSION_COOKIE
 from server.auth.accounts import Session
+from server.web.alert_views import local
 from server.web.flash import take_flash
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -44,6 +47,7 @@ def render(
         csrf_token=session.csrf_token if session else "",
         range_labels=RANGE_LABELS,
         flash=_take_flash(request) if session else None,
+        nav_open_alerts=_open_alert_count(request, session) if session else 0,
     )
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -55,6 +59,13 @@ def _take_flash(request: Request) -> str | None:
     engine: Engine = request.app.state.engine
     with engine.begin() as conn:
         return take_flash(conn, token)
+
+
+def _open_alert_count(request: Request, session: Session) -> int:
+    """Open alerts of the locations the user may see: the count beside "Alerts" in the navigation."""
+    engine: Engine = request.app.state.engine
+    with engine.connect() as conn:
+        return sum(dashboard.open_alerts(conn, session.access.location_ids).values())
 
 
 def sparkline(values: list[float | None], width: int = 120, height: int = 28, low: float = 0, high: float = 100) -> str:
@@ -90,6 +101,7 @@ def _seconds(value: float) -> str:
 
 
 templates.env.filters["num"] = _number
+templates.env.filters["local"] = local
 templates.env.filters["seconds"] = _seconds
 templates.env.filters["signed"] = _signed
 templates.env.globals["sparkline"] = sparkline

@@ -264,8 +264,8 @@ class Driver(ClockScript):
         )
         for _ in range(3):
             self.tap_face(0)
+            self.out.setdefault("screens", []).append(self.screen)  # at once, as above
             yield 0
-            self.out.setdefault("screens", []).append(self.screen)
             if self.screen == "followup":
                 self.press(self.widget("followup", "skip"))
             yield from self.back_to_ask()
@@ -390,8 +390,8 @@ class Driver(ClockScript):
         self.out["sent_while_open"] = [t["id"] for t in fake.received]
         self.shot("followup")
         self.press(screen.reason_buttons[1])
-        yield 0
-        self.out["screen_after_answer"] = self.screen
+        self.out["screen_after_answer"] = self.screen  # read at once: under load the next frame may come after the
+        yield 0  # thank-you screen's 0.3 s are over
         yield from self.wait_for(lambda: len(fake.received) >= 1, 30)  # generous: CI machines get loaded
         yield 0.3
         self.out["received"] = [(t["score"], t["followup"], t["flags"]) for t in fake.received]
@@ -403,8 +403,8 @@ class Driver(ClockScript):
         self.press(screen.reason_buttons[0])
         yield from self.back_to_ask()
         self.tap_face(2)
+        self.out["middle_screen"] = self.screen  # at once, as above
         yield 0
-        self.out["middle_screen"] = self.screen
         yield from self.back_to_ask()
         # a button-box key while a follow-up is open: that one ends as a timeout, the key is a new answer
         self.tap_face(0)
@@ -446,8 +446,8 @@ class Driver(ClockScript):
         yield 0
         self.out["after_backspace"] = comment.text
         self.press(self.widget("comment", "send"))
+        self.out["screen_after_send"] = self.screen  # at once: the thank-you screen is short
         yield 0
-        self.out["screen_after_send"] = self.screen
         yield from self.back_to_ask()
         # the keyboard follows the language: Norwegian letters
         self.press(self.widget("ask", "language"))

@@ -1,5 +1,5 @@
 """``/locations/{id}``: one location in depth — faces, index with its interval, trend, heatmap, reasons,
-comments and the per-kiosk split."""
+comments and the per-kiosk split, marked when it has open alerts."""
 
 from __future__ import annotations
 
@@ -72,8 +72,9 @@ def location_page(
         except InvalidInput as exc:
             error = str(exc)
             detail = dashboard.location_detail(conn, location_id, "30d", languages=languages)
+        open_alerts = dashboard.open_alerts(conn, frozenset({location_id})).get(location_id, 0)
     return render(
         request, "location.html", session, d=detail, chart_json=chart_data(detail), range_name=range, start=start,
-        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE,
+        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE, open_alerts=open_alerts,
         view={"range": range, "start": start, "last": last, "granularity": granularity, "compare": compare},
     )  # fmt: skip

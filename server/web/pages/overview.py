@@ -1,4 +1,5 @@
-"""``/``: every location the user may see, with scores, change, trend and ranking, sortable by any column."""
+"""``/``: every location the user may see, with scores, change, trend and ranking, sortable by any column; locations
+with open alerts are marked."""
 
 from __future__ import annotations
 
@@ -47,14 +48,16 @@ def overview_page(
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "rank",
     desc: bool = False,
 ) -> HTMLResponse:
-    """The overview over the picked range; a bad custom range is shown as a message on the page."""
+    """The overview over the picked range, open alerts marked; a bad custom range is shown as a message on the
+    page."""
     error = None
-    try:
-        with engine.connect() as conn:
+    with engine.connect() as conn:
+        try:
             rows = dashboard.overview(conn, session.access.location_ids, range, start, last)
-    except InvalidInput as exc:
-        rows, error = [], str(exc)
+        except InvalidInput as exc:
+            rows, error = [], str(exc)
+        open_alerts = dashboard.open_alerts(conn, session.access.location_ids)
     return render(
         request, "overview.html", session, rows=sort_rows(rows, sort, desc), range_name=range, start=start, last=last,
-        sort=sort, desc=desc, error=error,
+        sort=sort, desc=desc, error=error, open_alerts=open_alerts,
     )  # fmt: skip

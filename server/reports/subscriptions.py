@@ -1,0 +1,127 @@
+"""Report subscriptions: a user asks for a daily, weekly or monthly report of a location or group they may see, at
+a local time (``HH:MM``) in their own time zone (``users.timezone``; unset: the zone of their first location).
+
+Raises :class:`server.InvalidInput` (bad period, time or zone; neither or both of location and group),
+:class:`server.NotFound` (unknown user, location, group or subscription) and :class:`server.Forbidden` (a scope
+the user may not see).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from server import Forbidden, NotFound
+from server.auth.accounts import Access, access_of
+from server.db import locations, subscriptions, users
+from server.locations import check_timezone
+from server.reports.data import Scope, scope_of
+from server.reports.periods import Kind, check_kind, parse_hhmm
+
+DEFAULT_AT = "08:00"
+FALLBACK_ZONE = "UTC"  # a user who sees no location at all
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A report subscription and whom it goes to."""
+
+    id: int
+    user_id: int
+    email: str
+    location_id: int | None
+    group_id: int | None
+    every: Kind
+    at: str
+    created_at: datetime
+
+
+def may_see(access: Access, scope: Scope) -> bool:
+    """Whether a user may see the whole scope: the location, or every location of the group."""
+    return all(access.may_see(location_id) for location_id in scope.location_ids)
+
+
+def subscribe(
+    conn: Connection,
+    *,
+    user_id: int,
+    location_id: int | None = None,
+    group_id: int | None = None,
+    every: str,
+    at: str = DEFAULT_AT,
+    now: datetime | None = None,
+) -> int:
+    """Subscribe a user to reports of a location or group every day, week or month at ``at`` (HH:MM, their time
+    zone); the subscription's id. Subscribing again to the same scope and period changes the time only.
+
+    Raises InvalidInput for a bad period or time, or neither or both of location and group; NotFound for an
+    unknown user, location or group; Forbidden when the user may not see all of it.
+    """
+    kind, when = check_kind(every), parse_hhmm(at).strftime("%H:%M")
+    scope = scope_of(conn, location_id=location_id, group_id=group_id)
+    if not may_see(access_of(conn, user_id), scope):
+        raise Forbidden(f"user {user_id} may not see {scope.name!r}, so cannot have its reports")
+    s = subscriptions.c
+    mine = (s.user_id == user_id, s.kind == "report", s.period == kind,
+            s.location_id.is_(None) if location_id is None else s.location_id == location_id,
+            s.group_id.is_(None) if group_id is None else s.group_id == group_id)  # fmt: skip
+    existing = conn.execute(select(s.id).where(*mine)).scalar()
+    if existing is not None:
+        conn.execute(update(subscriptions).where(s.id == existing).values(at_time=when))
+        return int(existing)
+    row = conn.execute(
+        insert(subscriptions).values(
+            user_id=user_id, kind="report", location_id=location_id, group_id=group_id, period=kind, at_time=when,
+            created_at=now or datetime.now(UTC),
+        )
+    )  # fmt: skip
+    return int(row.inserted_primary_key[0])  # type: ignore[index]
+
+
+def unsubscribe(conn: Connection, subscription_id: int) -> None:
+    """Delete a report subscription (its run history goes with it). Raises NotFound for an unknown one."""
+    s = subscriptions.c
+    if conn.execute(delete(subscriptions).where(s.id == subscription_id, s.kind == "report")).rowcount == 0:
+        raise NotFound(f"report subscription {subscription_id} does not exist")
+
+
+def report_subscriptions(conn: Connection) -> list[Subscription]:
+    """Every report subscription of an enabled user, by id."""
+    s = subscriptions.c
+    query = (
+        select(s.id, s.user_id, users.c.email, s.location_id, s.group_id, s.period, s.at_time, s.created_at)
+        .join(users, users.c.id == s.user_id)
+        .where(s.kind == "report", users.c.disabled_at.is_(None))
+        .order_by(s.id)
+    )
+    return [
+        Subscription(r.id, r.user_id, r.email, r.location_id, r.group_id, check_kind(r.period), r.at_time or DEFAULT_AT,
+                     r.created_at)
+        for r in conn.execute(query)
+    ]  # fmt: skip
+
+
+def set_user_timezone(conn: Connection, user_id: int, timezone: str | None) -> None:
+    """Set the time zone a user's reports arrive in (an IANA name); None: the zone of their first location.
+
+    Raises InvalidInput for an unknown zone, NotFound for an unknown user.
+    """
+    if timezone is not None:
+        check_timezone(timezone)
+    if conn.execute(update(users).where(users.c.id == user_id).values(timezone=timezone)).rowcount == 0:
+        raise NotFound(f"user {user_id} does not exist")
+
+
+def user_timezone(conn: Connection, user_id: int) -> str:
+    """The zone a user's reports are timed in: their own, else their first location's (lowest id they may see),
+    else UTC. Raises NotFound for an unknown or disabled user."""
+    own = conn.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar()
+    if own:
+        return str(own)
+    access = access_of(conn, user_id)
+    query = select(locations.c.timezone).order_by(locations.c.id).limit(1)
+    if access.location_ids is not None:
+        query = query.where(locations.c.id.in_(sorted(access.location_ids)))
+    return str(conn.execute(query).scalar() or FALLBACK_ZONE)
