@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import dashboard, drain, fleet, ingest, pin_hash, summary
+from benchmarks import alert_rules, dashboard, drain, fleet, ingest, pin_hash, summary
 from benchmarks._common import RESULTS
 
 
@@ -16,6 +16,7 @@ def main() -> None:
     fleet.run(workers=2)
     drain.run()
     dashboard.run()
+    alert_rules.run()
     pin_hash.run()
     RESULTS.extend(pin_hash.LINES)
     print(f"\n== results ({time.perf_counter() - started:.0f} s) ==")

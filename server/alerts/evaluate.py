@@ -48,7 +48,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select
 
 from server.alerts import baseline
-from server.alerts.figures import active_kiosks, counted_in, hour_rows, last_press, window_rows
+from server.alerts.figures import (
+    Presses,
+    Rows,
+    active_kiosks,
+    counted_in,
+    counted_presses,
+    hour_rows,
+    last_press,
+    rows_between,
+    window_rows,
+)
 from server.alerts.lifecycle import Finding, Outcome, apply
 from server.alerts.model import Rule
 from server.alerts.rules import FIGURES, list_rules
@@ -75,6 +85,8 @@ class Place:
     scale: int
     config: str | None  # LocationConfig JSON, None: the defaults
     group_id: int | None
+    # The counted presses of the last two hours, read once per evaluation for every short window judged there.
+    recent: dict[datetime, Presses] = field(default_factory=dict, compare=False, hash=False)
 
     def opening_hours(self) -> OpeningHours | None:
         return LocationConfig.model_validate_json(self.config).opening_hours if self.config else None
@@ -228,7 +240,7 @@ def _figures(conn: Connection, rule: Rule, place: Place, now: datetime) -> Findi
     target = target_for(conn, place.id) if rule.metric == "target" else None
     latest: Finding | None = None
     for end in ends:
-        finding = _measure(conn, rule, place, end - rule.window, end, target)
+        finding = _measure(conn, rule, place, end - rule.window, end, target, now)
         if finding.holds:
             return finding
         latest = latest or finding
@@ -237,10 +249,10 @@ def _figures(conn: Connection, rule: Rule, place: Place, now: datetime) -> Findi
 
 
 def _measure(
-    conn: Connection, rule: Rule, place: Place, start: datetime, end: datetime, target: float | None
+    conn: Connection, rule: Rule, place: Place, start: datetime, end: datetime, target: float | None, now: datetime
 ) -> Finding:
     """One window's figure and whether it meets the rule (with at least min_responses behind it)."""
-    rows = window_rows(conn, place.id, start, end)
+    rows = _window_rows(conn, place, start, end, now)
     threshold = rule.threshold
     if rule.metric in ("negative", "baseline"):
         share = scores.negative(rows)
@@ -259,6 +271,17 @@ def _measure(
         meets = value is not None and threshold is not None and _passes(rule, value, threshold)
     holds = meets and n >= rule.min_responses
     return Finding(rule, place.id, "", holds, start, end, value=value, threshold=threshold, responses=n)
+
+
+def _window_rows(conn: Connection, place: Place, start: datetime, end: datetime, now: datetime) -> Rows:
+    """The window's (scale, score, count). A window inside the two hours before ``now`` is counted from the place's
+    presses of those hours, read once per evaluation (a short window is judged at up to 12 ends); others in SQL."""
+    if start < now - 2 * LOOKBACK or end > now:
+        return window_rows(conn, place.id, start, end)
+    if now not in place.recent:
+        place.recent.clear()
+        place.recent[now] = counted_presses(conn, place.id, now - 2 * LOOKBACK, now)
+    return rows_between(place.recent[now], start, end)
 
 
 def _passes(rule: Rule, value: float, threshold: float) -> bool:

@@ -9,10 +9,12 @@ Raises nothing of its own: database errors propagate.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, String, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, func, literal, or_, select
 
 from server.db import kiosks, taps
 from shared.scores import FILTERED
@@ -26,24 +28,56 @@ def counted() -> ColumnElement[bool]:
     return and_(*(wrapped.not_like(f"%,{why},%") for why in FILTERED))
 
 
-def _in_window(location_id: int, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(taps.c.location_id == location_id, taps.c.effective_at >= start, taps.c.effective_at < end)
+def _in_window() -> ColumnElement[bool]:
+    """The taps of location ``:location_id`` with effective time in ``[:start, :end)`` (bound per execution)."""
+    return and_(
+        taps.c.location_id == bindparam("location_id"),
+        taps.c.effective_at >= bindparam("start", type_=taps.c.effective_at.type),
+        taps.c.effective_at < bindparam("end", type_=taps.c.effective_at.type),
+    )
+
+
+# Built once: an evaluation runs these thousands of times, and building the expression cost more than running it.
+_WINDOW_ROWS = (
+    select(taps.c.scale, taps.c.score, func.count()).where(_in_window(), counted()).group_by(taps.c.scale, taps.c.score)
+)
+_COUNTED_IN = select(func.count()).select_from(taps).where(_in_window(), counted())
+_PRESSES = (
+    select(taps.c.effective_at, taps.c.scale, taps.c.score).where(_in_window(), counted()).order_by(taps.c.effective_at)
+)
+
+
+@dataclass(frozen=True)
+class Presses:
+    """Counted presses oldest first: their effective ``times`` and, at the same positions, their (scale, score)."""
+
+    times: list[datetime]
+    faces: list[tuple[int, int]]
+
+
+def counted_presses(conn: Connection, location_id: int, start: datetime, end: datetime) -> Presses:
+    """The location's counted presses with effective time in ``[start, end)``, oldest first."""
+    window = {"location_id": location_id, "start": start, "end": end}
+    rows = conn.execute(_PRESSES, window).all()
+    return Presses([at for at, _, _ in rows], [(int(scale), int(score)) for _, scale, score in rows])
+
+
+def rows_between(presses: Presses, start: datetime, end: datetime) -> Rows:
+    """(scale, score, count) of the presses with effective time in ``[start, end)``."""
+    first, last = bisect_left(presses.times, start), bisect_left(presses.times, end)
+    return [(scale, score, n) for (scale, score), n in sorted(Counter(presses.faces[first:last]).items())]
 
 
 def window_rows(conn: Connection, location_id: int, start: datetime, end: datetime) -> Rows:
     """(scale, score, count) of the location's counted presses with effective time in ``[start, end)``."""
-    query = (
-        select(taps.c.scale, taps.c.score, func.count())
-        .where(_in_window(location_id, start, end), counted())
-        .group_by(taps.c.scale, taps.c.score)
-    )
-    return [(int(scale), int(score), int(n)) for scale, score, n in conn.execute(query)]
+    window = {"location_id": location_id, "start": start, "end": end}
+    return [(int(scale), int(score), int(n)) for scale, score, n in conn.execute(_WINDOW_ROWS, window)]
 
 
 def counted_in(conn: Connection, location_id: int, start: datetime, end: datetime) -> int:
     """How many counted presses the location has with effective time in ``[start, end)``."""
-    query = select(func.count()).select_from(taps).where(_in_window(location_id, start, end), counted())
-    return int(conn.execute(query).scalar_one())
+    window = {"location_id": location_id, "start": start, "end": end}
+    return int(conn.execute(_COUNTED_IN, window).scalar_one())
 
 
 def last_press(conn: Connection, location_id: int, before: datetime) -> datetime | None:
