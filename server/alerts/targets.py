@@ -61,3 +61,17 @@ def target_for(conn: Connection, location_id: int) -> float | None:
         return own
     group: float | None = conn.execute(select(targets.c.value).where(targets.c.group_id == group_id[0])).scalar()
     return group
+
+
+def targets_for(conn: Connection, location_ids: list[int]) -> dict[int, float]:
+    """The targets of many locations at once (their own, else their group's), for the overview: two queries."""
+    if not location_ids:
+        return {}
+    own = dict(conn.execute(select(targets.c.location_id, targets.c.value)
+                            .where(targets.c.location_id.in_(sorted(set(location_ids))))).all())  # fmt: skip
+    by_group = dict(conn.execute(
+        select(locations.c.id, targets.c.value).join(targets, targets.c.group_id == locations.c.group_id)
+        .where(locations.c.id.in_(sorted(set(location_ids))))
+    ).all())  # fmt: skip
+    merged = {**by_group, **own}  # a location's own target wins over its group's
+    return {i: float(merged[i]) for i in location_ids if i in merged}

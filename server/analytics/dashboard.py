@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from server.alerts.targets import target_for, targets_for
 from server.analytics.summaries import (
     Compare,
     Counts,
@@ -58,6 +59,12 @@ class OverviewRow:
     trend: list[float | None]  # headline per day (or week) of the period; None where nobody answered
     ranking: float | None = None  # None for NPS locations: a different scale is not ranked with faces
     rank: int | None = None
+    target: float | None = None  # the location's service target (its own, else its group's)
+
+    @property
+    def to_target(self) -> float | None:
+        """Points the headline still lacks to reach the target (0 when reached); None without either."""
+        return _to_target(self.now.headline.value, self.target)
 
     @property
     def change(self) -> float | None:
@@ -95,7 +102,12 @@ def overview(
         before = _rows_by(conn, members, period.previous(), by_date=False)
         for place in members:
             rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
-    return _ranked([rows[place.id] for place in places])
+    goals = targets_for(conn, [place.id for place in places])
+    return _ranked([replace(rows[place.id], target=goals.get(place.id)) for place in places])
+
+
+def _to_target(value: float | None, target: float | None) -> float | None:
+    return None if value is None or target is None else max(0.0, target - value)
 
 
 def open_alerts(conn: Connection, location_ids: frozenset[int] | None) -> dict[int, int]:
@@ -214,6 +226,12 @@ class LocationDetail:
     filtered: dict[str, int]
     repeat_seconds: float  # the location's repeat-press interval now
     what_if: float | None  # figures replayed with this interval instead of the stored flags
+    target: float | None = None  # the service target (its own, else its group's)
+
+    @property
+    def to_target(self) -> float | None:
+        """Points the headline still lacks to reach the target (0 when reached); None without either."""
+        return _to_target(self.now.headline.value, self.target)
 
     @property
     def weekly(self) -> bool:
@@ -256,7 +274,7 @@ def location_detail(
         heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
         kiosks=_kiosk_split(conn, counts, period, place.scale),
         comments=_comments(conn, place, period), filtered=counts.filtered_totals(period),
-        repeat_seconds=config.repeat_press_seconds, what_if=what_if,
+        repeat_seconds=config.repeat_press_seconds, what_if=what_if, target=target_for(conn, place.id),
     )  # fmt: skip
 
 
