@@ -35,8 +35,9 @@ from server.alerts.lifecycle import close_all
 from server.alerts.model import Rule, get_rule, rule_of
 from server.alerts.scope import Scope, check_scope, describe_range, index_range, scales
 from server.alerts.targets import target_for
-from server.db import alert_rules, locations, targets, webhooks
+from server.db import alert_rules, locations, targets
 from server.notify.outbox import recipient
+from server.notify.webhooks import active_webhook
 from shared.scores import FACE_SCALES
 
 METRICS = ("negative", "index", "responses", "silence", "offline", "baseline", "target")
@@ -279,11 +280,7 @@ def _recipients(conn: Connection, notify: list[str] | tuple[str, ...]) -> list[s
         raise InvalidInput(f"--notify: at most {MAX_RECIPIENTS} recipients per rule, got {len(found)}")
     for channel, target in found:
         if channel == "webhook":
-            row = conn.execute(select(webhooks.c.revoked_at).where(webhooks.c.id == int(target))).first()
-            if row is None:
-                raise NotFound(f"--notify: webhook {target} does not exist")
-            if row.revoked_at is not None:
-                raise InvalidInput(f"--notify: webhook {target} is revoked")
+            active_webhook(conn, int(target))
     return [f"{channel}:{target}" for channel, target in found]
 
 

@@ -37,7 +37,7 @@ def _scope(location: int | None, group: int | None) -> dict[str, int | None]:
 @server_side
 def report_send(
     period: Annotated[Every, typer.Option("--period", help="The last complete day, ISO week or month.")],
-    to: Annotated[str, typer.Option("--to", help="E-mail address to send it to.")],
+    to: Annotated[str, typer.Option("--to", help="E-mail address to send it to, or webhook:ID (period and figures).")],
     location: LocationOpt = None,
     group: GroupOpt = None,
     pdf: Annotated[
@@ -71,25 +71,39 @@ def report_send(
 @report_app.command("subscribe")
 @server_side
 def report_subscribe(
-    email: Annotated[str, typer.Argument(help="The user (sign-in e-mail) who receives the reports.")],
+    email: Annotated[
+        str,
+        typer.Argument(help="The user (sign-in e-mail) whose reports they are: they receive them, unless --webhook."),
+    ],
     every: Annotated[Every, typer.Option("--every", help="A report of every day, ISO week or month.")],
     location: LocationOpt = None,
     group: GroupOpt = None,
     at: Annotated[str, typer.Option("--at", help="Local time HH:MM in the user's time zone.")] = "08:00",
+    webhook: Annotated[
+        int | None,
+        typer.Option(
+            "--webhook",
+            min=1,
+            help="Deliver to this webhook instead of the user's inbox (admins only).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Subscribe a user to reports of a location or group they may see; prints the subscription's id."""
+    """Subscribe a user to reports of a location or group they may see; prints the subscription's id. With
+    --webhook an admin's reports go to a webhook (Slack, Teams or signed JSON) instead."""
     from server.auth.accounts import user_id_of
     from server.reports.subscriptions import subscribe, user_timezone
 
     with _admin_connection() as conn:
         user_id = user_id_of(conn, email)
         subscription_id = subscribe(conn, user_id=user_id, location_id=location, group_id=group, every=every.value,
-                                    at=at)  # fmt: skip
+                                    at=at, webhook_id=webhook)  # fmt: skip
         zone = user_timezone(conn, user_id)
     payload: dict[str, object] = {"id": subscription_id, "email": email.strip().lower(), **_scope(location, group),
-                                  "every": every.value, "at": at, "timezone": zone}  # fmt: skip
-    _emit(as_json, payload, f"subscription {subscription_id}: {ADJECTIVES[every]} reports at {at} {zone}")
+                                  "every": every.value, "at": at, "timezone": zone, "webhook": webhook}  # fmt: skip
+    where = f" to webhook {webhook}" if webhook is not None else ""
+    _emit(as_json, payload, f"subscription {subscription_id}: {ADJECTIVES[every]} reports at {at} {zone}{where}")
 
 
 @report_app.command("unsubscribe")

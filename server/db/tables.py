@@ -381,6 +381,8 @@ subscriptions = Table(
     Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE")),
     Column("period", String(8)),  # "day" | "week" | "month" for reports
     Column("at_time", String(5)),  # "HH:MM" in the user's time zone, for reports
+    # a report delivered to this webhook instead of the user's inbox (an admin's: made with their access and zone)
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE")),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -33,6 +33,7 @@ from server import InvalidInput
 FORMATS = ("json", "slack", "teams")
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 OPEN_LABEL = "Open in Smilepost"
+EMAIL_PART = "email"  # a report row's rendered e-mail (HTML, PDF): for its e-mail only (server.reports.mail)
 
 # metric -> (what it is called in a sentence, unit appended to its values)
 METRICS: dict[str, tuple[str, str]] = {
@@ -181,10 +182,12 @@ def teams_message(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def webhook_body(format: str, payload: Mapping[str, Any]) -> bytes:
-    """The bytes a webhook of ``format`` (json, slack, teams) receives: compact UTF-8 JSON.
+    """The bytes a webhook of ``format`` (json, slack, teams) receives: compact UTF-8 JSON. A report's e-mail part
+    (its HTML and PDF, ``email``) stays in the outbox: a webhook gets the period and the figures.
 
     Raises InvalidInput for an unknown format.
     """
+    payload = {key: value for key, value in payload.items() if key != EMAIL_PART}
     if format == "json":
         message: Mapping[str, Any] = payload
     elif format == "slack":

@@ -102,6 +102,20 @@ def find_webhook(conn: Connection, webhook_id: int) -> Webhook | None:
     return None if row is None else Webhook(row.id, row.url, row.format, row.created_at, row.revoked_at)
 
 
+def active_webhook(conn: Connection, webhook_id: int, option: str = "--notify") -> Webhook:
+    """Webhook ``webhook_id`` when it may be sent to (a rule's or a report's recipient); ``option`` names the
+    setting in the error.
+
+    Raises NotFound for an unknown webhook, InvalidInput for a revoked one.
+    """
+    webhook = find_webhook(conn, webhook_id)
+    if webhook is None:
+        raise NotFound(f"{option}: webhook {webhook_id} does not exist")
+    if webhook.revoked_at is not None:
+        raise InvalidInput(f"{option}: webhook {webhook_id} is revoked")
+    return webhook
+
+
 def revoke_webhook(conn: Connection, webhook_id: int, *, now: datetime | None = None) -> None:
     """Stop delivering to a webhook: its pending notifications fail as TargetGone. Revoking twice changes nothing.
 

@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from server import Forbidden, SmilepostError
+from server import Forbidden, InvalidInput, SmilepostError
 from server.analytics.summaries import Period
 from server.auth.accounts import access_of
 from server.db import report_runs
 from server.notify.outbox import enqueue, recipient
+from server.notify.webhooks import active_webhook
 from server.reports.data import Report, Scope, build_report, scope_of
 from server.reports.mail import Rendered, report_payload
 from server.reports.periods import Kind, check_kind, due_period, last_complete, parse_hhmm
@@ -76,19 +77,33 @@ def send_report_now(
     public_url: str | None = None,
 ) -> SentReport:
     """Write one report of the last complete day, week or month of a location or group to the outbox (in
-    ``conn``'s transaction) for ``to``; the report and its PDF.
+    ``conn``'s transaction) for ``to`` (an e-mail address, or ``webhook:ID``); the report and its PDF.
 
-    Raises InvalidInput for a bad period or address, or neither or both of location and group; NotFound for an
-    unknown location or group.
+    Raises InvalidInput for a bad period, address or revoked webhook, or neither or both of location and group;
+    NotFound for an unknown location, group or webhook.
     """
     kind = check_kind(period)
-    address = recipient(f"email:{to}")[1]
+    to = report_recipient(conn, to)
     scope = scope_of(conn, location_id=location_id, group_id=group_id)
     report = build_report(conn, scope, kind, last_complete(kind, scope.timezone, now or datetime.now(UTC)))
     rendered = render(report, public_url)
-    ids = enqueue(conn, event="report", payload=report_payload(report, rendered), recipients=[f"email:{address}"],
-                  now=now)  # fmt: skip
+    ids = enqueue(conn, event="report", payload=report_payload(report, rendered), recipients=[to], now=now)
     return SentReport(report, ids, rendered.pdf)
+
+
+def report_recipient(conn: Connection, to: str) -> str:
+    """``email:ADDR`` or ``webhook:ID`` for ``--to``: an e-mail address (``email:`` optional) or ``webhook:ID``.
+
+    Raises InvalidInput for anything else or a revoked webhook, NotFound for an unknown webhook.
+    """
+    text = to.strip()
+    try:
+        channel, target = recipient(text if text.startswith(("email:", "webhook:")) else f"email:{text}")
+    except InvalidInput:
+        raise InvalidInput(f"--to: expected an e-mail address or webhook:ID, got {to!r}") from None
+    if channel == "webhook":
+        active_webhook(conn, int(target), "--to")
+    return f"{channel}:{target}"
 
 
 def due_reports(
@@ -138,7 +153,7 @@ def _send_due(
             conn.execute(insert(report_runs).values(subscription_id=subscription.id, period_start=period.start,
                                                     created_at=now))  # fmt: skip
             enqueue(conn, event="report", payload=report_payload(report, rendered),
-                    recipients=[f"email:{subscription.email}"], now=now)  # fmt: skip
+                    recipients=[subscription.recipient], now=now)  # fmt: skip
     except IntegrityError:
         log.debug("report %s of %s was sent by another instance", subscription.id, period.start)
         return 0

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.notify import Permanent
 from server.notify.mail import build_message
+from server.notify.payloads import EMAIL_PART
 from server.notify.payloads import report_payload as event_payload
 from shared import scores
 
@@ -61,7 +62,7 @@ def report_payload(report: Report, rendered: Rendered) -> dict[str, Any]:
     )  # fmt: skip
     payload["url"] = f"/locations/{scope.location_id}" if scope.location_id is not None else "/"
     payload.update(responses=report.now.responses, target=report.target, change=report.change)
-    payload["email"] = {
+    payload[EMAIL_PART] = {
         "html": rendered.html, "pdf": base64.b64encode(rendered.pdf).decode("ascii"), "filename": rendered.filename,
     }  # fmt: skip
     return payload
@@ -76,7 +77,7 @@ def report_message(
     Raises Permanent for an address that cannot be put in a header, or a payload without its ``email`` part.
     """
     try:
-        part = payload["email"]
+        part = payload[EMAIL_PART]
         html, filename = str(part["html"]), str(part["filename"])
         pdf = base64.b64decode(part["pdf"], validate=True)
     except (KeyError, TypeError, binascii.Error) as exc:

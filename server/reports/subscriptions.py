@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from server import Forbidden, NotFound
 from server.auth.accounts import Access, access_of
-from server.db import locations, subscriptions, users
+from server.db import locations, subscriptions, users, webhooks
 from server.locations import check_timezone
+from server.notify.webhooks import active_webhook
 from server.reports.data import Scope, scope_of
 from server.reports.periods import Kind, check_kind, parse_hhmm
 
@@ -36,6 +37,12 @@ class Subscription:
     every: Kind
     at: str
     created_at: datetime
+    webhook_id: int | None = None  # delivered to this webhook instead of the user's inbox
+
+    @property
+    def recipient(self) -> str:
+        """Where the report goes: ``webhook:ID``, else ``email:ADDR`` (the user's)."""
+        return f"webhook:{self.webhook_id}" if self.webhook_id is not None else f"email:{self.email}"
 
 
 def may_see(access: Access, scope: Scope) -> bool:
@@ -51,22 +58,31 @@ def subscribe(
     group_id: int | None = None,
     every: str,
     at: str = DEFAULT_AT,
+    webhook_id: int | None = None,
     now: datetime | None = None,
 ) -> int:
     """Subscribe a user to reports of a location or group every day, week or month at ``at`` (HH:MM, their time
-    zone); the subscription's id. Subscribing again to the same scope and period changes the time only.
+    zone), by e-mail or, for an admin, to webhook ``webhook_id``; the subscription's id. Subscribing again to the
+    same scope, period and webhook (or inbox) changes the time only.
 
-    Raises InvalidInput for a bad period or time, or neither or both of location and group; NotFound for an
-    unknown user, location or group; Forbidden when the user may not see all of it.
+    Raises InvalidInput for a bad period or time, neither or both of location and group, or a revoked webhook;
+    NotFound for an unknown user, location, group or webhook; Forbidden when the user may not see all of it, or
+    names a webhook without being an admin (a webhook's readers are not the user's to choose).
     """
     kind, when = check_kind(every), parse_hhmm(at).strftime("%H:%M")
     scope = scope_of(conn, location_id=location_id, group_id=group_id)
-    if not may_see(access_of(conn, user_id), scope):
+    access = access_of(conn, user_id)
+    if not may_see(access, scope):
         raise Forbidden(f"user {user_id} may not see {scope.name!r}, so cannot have its reports")
+    if webhook_id is not None:
+        if not access.is_admin:
+            raise Forbidden(f"--webhook: only an admin's reports go to a webhook ({access.email} is a {access.role})")
+        active_webhook(conn, webhook_id, "--webhook")
     s = subscriptions.c
     mine = (s.user_id == user_id, s.kind == "report", s.period == kind,
             s.location_id.is_(None) if location_id is None else s.location_id == location_id,
-            s.group_id.is_(None) if group_id is None else s.group_id == group_id)  # fmt: skip
+            s.group_id.is_(None) if group_id is None else s.group_id == group_id,
+            s.webhook_id.is_(None) if webhook_id is None else s.webhook_id == webhook_id)  # fmt: skip
     existing = conn.execute(select(s.id).where(*mine)).scalar()
     if existing is not None:
         conn.execute(update(subscriptions).where(s.id == existing).values(at_time=when))
@@ -74,7 +90,7 @@ def subscribe(
     row = conn.execute(
         insert(subscriptions).values(
             user_id=user_id, kind="report", location_id=location_id, group_id=group_id, period=kind, at_time=when,
-            created_at=now or datetime.now(UTC),
+            webhook_id=webhook_id, created_at=now or datetime.now(UTC),
         )
     )  # fmt: skip
     return int(row.inserted_primary_key[0])  # type: ignore[index]
@@ -87,18 +103,24 @@ def unsubscribe(conn: Connection, subscription_id: int) -> None:
         raise NotFound(f"report subscription {subscription_id} does not exist")
 
 
-def report_subscriptions(conn: Connection) -> list[Subscription]:
-    """Every report subscription of an enabled user, by id."""
+def report_subscriptions(conn: Connection, user_id: int | None = None) -> list[Subscription]:
+    """Every report subscription of an enabled user (or of user ``user_id``) to be sent, by id: not those to a
+    revoked webhook, nor a webhook's whose user is no longer an admin."""
     s = subscriptions.c
     query = (
-        select(s.id, s.user_id, users.c.email, s.location_id, s.group_id, s.period, s.at_time, s.created_at)
+        select(s.id, s.user_id, users.c.email, s.location_id, s.group_id, s.period, s.at_time, s.created_at,
+               s.webhook_id)
         .join(users, users.c.id == s.user_id)
-        .where(s.kind == "report", users.c.disabled_at.is_(None))
+        .outerjoin(webhooks, webhooks.c.id == s.webhook_id)
+        .where(s.kind == "report", users.c.disabled_at.is_(None),
+               or_(s.webhook_id.is_(None), and_(webhooks.c.revoked_at.is_(None), users.c.role == "admin")))
         .order_by(s.id)
-    )
+    )  # fmt: skip
+    if user_id is not None:
+        query = query.where(s.user_id == user_id)
     return [
         Subscription(r.id, r.user_id, r.email, r.location_id, r.group_id, check_kind(r.period), r.at_time or DEFAULT_AT,
-                     r.created_at)
+                     r.created_at, r.webhook_id)
         for r in conn.execute(query)
     ]  # fmt: skip
 

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from server.notify.signing import verify
 from server.reports.periods import last_complete
 from tests.support import pdfs
 from tests.support.browser import CHROMIUM, chromium
 from tests.support.live import SMILEPOST, Cli, LiveServer, launch_server, setup_location
-from tests.support.receivers import SmtpReceiver, wait_until
+from tests.support.receivers import SmtpReceiver, WebhookReceiver, wait_until
 
 OSLO = "Europe/Oslo"
 BOOT = "3f0c6a9d1b4f3e8a7c6b5d4e3f2a1b5e"
@@ -127,7 +128,7 @@ def test_report_subscribe_timezone_and_poster_commands(mail_cli, tmp_path):
                            "--json")  # fmt: skip
 
     assert subscribed == {"id": 1, "email": "lead@example.com", "location_id": location_id, "group_id": None,
-                          "every": "week", "at": "07:30", "timezone": OSLO}  # fmt: skip
+                          "every": "week", "at": "07:30", "timezone": OSLO, "webhook": None}  # fmt: skip
     assert zone == {"email": "lead@example.com", "timezone": "Asia/Tokyo", "effective": "Asia/Tokyo"}
     assert (again["id"], again["timezone"]) == (1, "Asia/Tokyo")
     data = (tmp_path / "p.pdf").read_bytes()
@@ -141,7 +142,9 @@ def test_report_subscribe_timezone_and_poster_commands(mail_cli, tmp_path):
         (["report", "send", "--location", "1", "--period", "year", "--to", "a@b.example"], "'year' is not one of"),
         (["report", "send", "--location", "1", "--group", "1", "--period", "week", "--to", "a@b.example"],
          "one location (--location) or one group (--group)"),
-        (["report", "send", "--location", "1", "--period", "week", "--to", "nobody"], "is not an e-mail address"),
+        (["report", "send", "--location", "1", "--period", "week", "--to", "nobody"],
+         "--to: expected an e-mail address or webhook:ID, got 'nobody'"),
+        (["report", "send", "--location", "1", "--period", "week", "--to", "webhook:7"], "webhook 7 does not exist"),
         (["report", "subscribe", "nobody@example.com", "--location", "1", "--every", "week"], "no user"),
         (["report", "poster", "--location", "42", "--out", "x.pdf"], "location 42 does not exist"),
     ],
@@ -160,3 +163,31 @@ def test_json_of_report_send_is_one_line(mail_cli):
                        "--json").stdout  # fmt: skip
 
     assert out.count("\n") == 1 and json.loads(out)["responses"] == 0
+
+
+def test_report_send_to_a_slack_webhook_and_a_subscription_only_an_admin_may_make(mail_cli, server):
+    location_id, token, key = setup_location(mail_cli)
+    start, end = post_last_weeks_taps(server.url, token, [5, 4, 4, 1, 2])
+    add_manager(mail_cli, "lead@example.com", location_id)
+    with WebhookReceiver() as receiver:
+        hook = mail_cli.json("webhook", "add", receiver.url, "--format", "slack", "--json")
+
+        sent = mail_cli.json("report", "send", "--location", str(location_id), "--period", "week", "--to",
+                             f"webhook:{hook['id']}", "--json")  # fmt: skip
+        wait_until(lambda: len(receiver.requests) == 1, timeout=30, what="the report webhook")
+
+    (request,) = receiver.requests
+    assert verify(str(hook["secret"]), request.headers["x-smilepost-signature"], request.body, datetime.now(UTC))
+    assert request.headers["x-smilepost-event"] == "report"
+    summary = httpx.get(f"{server.url}/api/v1/locations/{location_id}/summary", params={"start": start, "end": end},
+                        headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    assert (sent["period_start"], sent["responses"], sent["to"]) == (start, 5, f"webhook:{hook['id']}")
+    message = json.loads(request.body)
+    assert message["text"].startswith("Weekly report for Oslo Security A: ")
+    index = sum(25 * (score - 1) for score in [5, 4, 4, 1, 2]) / 5  # 55
+    assert summary["happy_index"]["value"] == pytest.approx(index)
+    fields = [field["text"] for field in message["blocks"][1]["fields"]]
+    assert f"*Happy Index*\n{index:.0f} (" in " ".join(fields) and b"%PDF" not in request.body
+    refused = mail_cli.run("report", "subscribe", "lead@example.com", "--location", str(location_id), "--every",
+                           "week", "--webhook", str(hook["id"]), check=False)  # fmt: skip
+    assert refused.returncode == 2 and "only an admin" in refused.stderr

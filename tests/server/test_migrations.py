@@ -26,9 +26,13 @@ from server.db import (
     kiosks,
     locations,
     make_engine,
+    report_runs,
     rollups,
+    subscriptions,
     taps,
     upgrade,
+    users,
+    webhooks,
 )
 from server.settings import Settings
 
@@ -146,3 +150,57 @@ def test_an_upgraded_database_serves_the_old_kiosk_and_keeps_counting(
     assert (body["accepted"], body["duplicates"]) == (2, 0)
     with first_revision_engine.connect() as conn:
         assert len(conn.execute(select(taps.c.id)).all()) == 12
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _report_runs(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(report_runs.c.subscription_id, report_runs.c.period_start))]
+
+
+def test_report_webhooks_migrate_both_ways_without_resending_a_report(empty_database_url):
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0006")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        location_id = conn.execute(locations.insert().values(name="Gate", timezone="Europe/Oslo", scale=5,
+                                                             created_at=now)).inserted_primary_key[0]  # fmt: skip
+        admin = {"email": "ops@example.com", "password_hash": "x", "role": "admin", "created_at": now}
+        user_id = conn.execute(_as_at(conn, users).insert().values(**admin)).inserted_primary_key[0]
+        by_mail = conn.execute(_as_at(conn, subscriptions).insert().values(
+            user_id=user_id, kind="report", location_id=location_id, period="week", at_time="08:00", created_at=now,
+        )).inserted_primary_key[0]  # fmt: skip
+        conn.execute(report_runs.insert().values(subscription_id=by_mail, period_start=date(2026, 2, 23),
+                                                 created_at=now))  # fmt: skip
+
+    upgrade(engine)
+    assert _report_runs(engine) == [(by_mail, date(2026, 2, 23))]
+    with engine.begin() as conn:
+        hook = conn.execute(webhooks.insert().values(url="https://hooks.example.net/x", format="json",
+                                                     created_at=now)).inserted_primary_key[0]  # fmt: skip
+        to_hook = conn.execute(subscriptions.insert().values(
+            user_id=user_id, kind="report", location_id=location_id, period="week", at_time="08:00", webhook_id=hook,
+            created_at=now,
+        )).inserted_primary_key[0]  # fmt: skip
+        conn.execute(report_runs.insert().values(subscription_id=to_hook, period_start=date(2026, 2, 23),
+                                                 created_at=now))  # fmt: skip
+
+    _downgrade(engine, "0006")
+
+    with engine.connect() as conn:
+        assert "webhook_id" not in {c["name"] for c in inspect(conn).get_columns("subscriptions")}
+        left = conn.execute(select(subscriptions.c.id)).scalars().all()
+    assert left == [by_mail]  # the webhook's subscription does not turn into an e-mail one
+    assert _report_runs(engine) == [(by_mail, date(2026, 2, 23))]  # so last week's report is not sent again
+    upgrade(engine)
+    assert current_revision(engine) == _head()
+    engine.dispose()

@@ -13,18 +13,27 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from server import Forbidden, InvalidInput, NotFound
 from server.auth.accounts import add_group, add_user, set_location_group
-from server.db import notifications, report_runs, user_locations
+from server.db import notifications, report_runs, user_locations, users
+from server.notify.payloads import webhook_body
+from server.notify.signing import verify, webhook_secret
+from server.notify.webhooks import add_webhook, revoke_webhook
 from server.notify.worker import deliver_due
 from server.reports import delivery
 from server.reports.delivery import due_reports
-from server.reports.subscriptions import set_user_timezone, subscribe, unsubscribe, user_timezone
+from server.reports.subscriptions import (
+    report_subscriptions,
+    set_user_timezone,
+    subscribe,
+    unsubscribe,
+    user_timezone,
+)
 from server.scheduler import Background
 from tests.support import pdfs
-from tests.support.receivers import SmtpReceiver
+from tests.support.receivers import SmtpReceiver, WebhookReceiver
 
 PASSWORD = "correct horse battery"
 SUBSCRIBED = datetime(2026, 3, 13, 12, tzinfo=UTC)  # Friday 13 March
@@ -234,3 +243,98 @@ def test_bad_subscriptions_say_what_was_expected(engine, lead, location, given, 
 def test_unknown_time_zone_refused(engine, lead):
     with engine.begin() as conn, pytest.raises(InvalidInput, match="Europe/Oslo"):
         set_user_timezone(conn, lead, "Europe/Olso")
+
+
+KEY = "test-secret-key-0123456789abcdef-0123456789"
+
+
+@pytest.fixture
+def admin(engine, lead) -> int:
+    """An admin (who sees every location), besides the lead."""
+    with engine.begin() as conn:
+        return add_user(conn, email="ops@example.com", password=PASSWORD, role="admin")
+
+
+def add_hook(engine, url: str = "https://hooks.example.net/smile") -> int:
+    with engine.begin() as conn:
+        return add_webhook(conn, url, "json", key=KEY.encode())[0]
+
+
+def test_an_admins_report_to_a_webhook_arrives_signed_with_the_period_and_figures_only(
+    engine, settings, admin, location
+):
+    with WebhookReceiver() as receiver:
+        hook = add_hook(engine, receiver.url)
+        with engine.begin() as conn:
+            subscribe(conn, user_id=admin, location_id=location, every="week", webhook_id=hook, now=SUBSCRIBED)
+        assert due_reports(engine, MONDAY_0800_OSLO) == 1
+        hooks = settings.model_copy(update={"secret_key": SecretStr(KEY), "public_url": "https://smile.example"})
+        with httpx.Client() as client:
+            assert deliver_due(engine, hooks, worker_id="worker-1", client=client) == 1
+
+    (request,) = receiver.requests
+    assert verify(webhook_secret(KEY.encode(), hook), request.headers["x-smilepost-signature"], request.body,
+                  datetime.now(UTC))  # fmt: skip
+    sent = json.loads(request.body)
+    assert (sent["event"], sent["period"], sent["period_start"], sent["period_end"]) == (
+        "report", "week", "2026-03-09", "2026-03-16")  # fmt: skip
+    lead_scores = [5, 4, 4, 2, 1, 5]  # the lead fixture's taps, all in week 11
+    assert sent["responses"] == len(lead_scores)
+    assert sent["figures"]["happy_index"]["value"] == pytest.approx(sum(25 * (s - 1) for s in lead_scores) / 6)
+    assert sent["figures"]["negative"]["value"] == pytest.approx(100 * 2 / 6)
+    assert sent["url"] == f"https://smile.example/locations/{location}"
+    assert "email" not in sent and b"%PDF" not in request.body and b"<html" not in request.body
+
+
+def test_only_an_admin_may_have_reports_sent_to_an_active_webhook(engine, admin, lead, location):
+    hook, revoked = add_hook(engine), add_hook(engine)
+    with engine.begin() as conn:
+        revoke_webhook(conn, revoked)
+        with pytest.raises(Forbidden, match="only an admin"):
+            subscribe(conn, user_id=lead, location_id=location, every="week", webhook_id=hook)
+        with pytest.raises(InvalidInput, match=f"--webhook: webhook {revoked} is revoked"):
+            subscribe(conn, user_id=admin, location_id=location, every="week", webhook_id=revoked)
+        with pytest.raises(NotFound, match="--webhook: webhook 999 does not exist"):
+            subscribe(conn, user_id=admin, location_id=location, every="week", webhook_id=999)
+        by_mail = subscribe(conn, user_id=admin, location_id=location, every="week")
+        to_hook = subscribe(conn, user_id=admin, location_id=location, every="week", webhook_id=hook)
+
+    assert by_mail != to_hook  # the inbox and the webhook are two subscriptions of the same report
+
+
+def test_a_webhook_revoked_or_a_user_no_longer_admin_gets_no_more_reports(engine, admin, location):
+    hook, other = add_hook(engine), add_hook(engine)
+    with engine.begin() as conn:
+        subscribe(conn, user_id=admin, location_id=location, every="week", webhook_id=hook, now=SUBSCRIBED)
+        subscribe(conn, user_id=admin, location_id=location, every="month", webhook_id=other, now=SUBSCRIBED)
+        revoke_webhook(conn, hook)
+        assert [s.recipient for s in report_subscriptions(conn)] == [f"webhook:{other}"]
+        conn.execute(update(users).where(users.c.id == admin).values(role="manager"))
+        assert report_subscriptions(conn) == []
+
+    assert due_reports(engine, MONDAY_0800_OSLO) == 0
+
+
+def test_report_send_now_goes_to_a_webhook_without_its_email_part(engine, lead, location):
+    hook = add_hook(engine)
+    with engine.begin() as conn:
+        sent = delivery.send_report_now(conn, location_id=location, period="week", to=f"webhook:{hook}",
+                                        now=MONDAY_0800_OSLO)  # fmt: skip
+
+    (event,) = events(engine)
+    assert (event["to"], event["period_start"], sent.report.now.responses) == (str(hook), "2026-03-09", 6)
+    assert webhook_body("json", event).find(b'"email"') == -1
+
+
+@pytest.mark.parametrize(
+    ("to", "error", "message"),
+    [
+        ("nobody", InvalidInput, "--to: expected an e-mail address or webhook:ID, got 'nobody'"),
+        ("webhook:slack", InvalidInput, "--to: expected an e-mail address or webhook:ID"),
+        ("webhook:999", NotFound, "--to: webhook 999 does not exist"),
+    ],
+)
+def test_report_send_says_what_to_expected(engine, location, to, error, message):
+    with engine.begin() as conn, pytest.raises(error, match=re.escape(message)):
+        delivery.send_report_now(conn, location_id=location, period="week", to=to, now=MONDAY_0800_OSLO)
+    assert count(engine, notifications) == 0
