@@ -106,7 +106,17 @@ def test_report_send_delivers_the_email_with_the_pdf_and_the_apis_figures(mail_c
     assert "Lovely staff &lt;3" in html and f'href="https://smile.example/locations/{location_id}"' in html
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content() == pdf_file.read_bytes()
-    assert f"HAPPY INDEX {summary['happy_index']['value']:.1f}" in pdfs.text(pdf_file.read_bytes())
+    text = pdfs.text(pdf_file.read_bytes())
+    # from the taps sent: faces 5,5,4,4,3,2,1,5,4,5 -> index 25 * 28 / 10, CSAT 7 of 10, negative 2 of 10
+    assert (summary["happy_index"]["value"], summary["csat"]["value"], summary["negative"]["value"]) == (70, 70, 20)
+    for label, name, unit in (
+        ("HAPPY INDEX", "happy_index", ""),
+        ("CSAT", "csat", " %"),
+        ("NEGATIVE", "negative", " %"),
+    ):
+        figure = summary[name]
+        assert f"{label} {figure['value']:.1f}{unit} 95 % CI {figure['low']:.1f}–{figure['high']:.1f}" in text, text
+    assert "RESPONSES 10" in text
     if CHROMIUM.exists():  # what a mail client shows; the picture for the README
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 760, "height": 900})
