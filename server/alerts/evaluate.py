@@ -19,7 +19,12 @@ window that had too few was already too few when it ended. A figure rule holds o
 - ``silence``: no press at all (counted or not) for the whole window, while the location was open all of it by its
   opening hours (always, without hours); judged from its first kiosk's creation on, never at a location without
   kiosks;
-- ``offline``: per kiosk not revoked: not heard from (``last_seen_at``, else its creation) for the window.
+- ``offline``: per kiosk not revoked: not heard from (``last_seen_at``, else its creation) for the window, while the
+  location was open all of it.
+
+A quiet window that was not open throughout is not judged (``holds`` None): an open ``silence`` or ``offline`` alert
+stays open over the night, and a kiosk switched off at closing time alerts only if it is still off one window after
+opening.
 
 Values are in the figure's own unit; ``silence`` and ``offline`` report minutes without taps / contact against the
 window's minutes, ``baseline`` the window's negative share against the usual one.
@@ -305,16 +310,26 @@ def _unusual(
 
 
 def _silence(conn: Connection, rule: Rule, place: Place, now: datetime) -> Finding:
-    """No press for the whole window while the location was open all of it (and has a kiosk)."""
+    """No press for the whole window while the location was open all of it (and has a kiosk); not judged (None)
+    when it was silent but not open all the window, so closing time neither opens nor closes an alert."""
     start, minutes = now - rule.window, rule.window_seconds / 60
     contacts = active_kiosks(conn, place.id)
     latest = last_press(conn, place.id, now)
     quiet = (now - latest).total_seconds() / 60 if latest else None
-    if not contacts or not open_throughout(place.opening_hours(), ZoneInfo(place.timezone), start, now):
+    if not contacts:
         return Finding(rule, place.id, "", False, start, now, value=quiet, threshold=minutes)
     first = min(c.created_at for c in contacts)
     since = max(latest, first) if latest else first
-    return Finding(rule, place.id, "", since < start, start, now, value=quiet, threshold=minutes)
+    holds = _while_open(since < start, place, start, now)
+    return Finding(rule, place.id, "", holds, start, now, value=quiet, threshold=minutes)
+
+
+def _while_open(quiet: bool, place: Place, start: datetime, end: datetime) -> bool | None:
+    """A ``silence`` or ``offline`` verdict: clear when not ``quiet``; when quiet, it holds if the location was open
+    all of ``[start, end]`` by its opening hours, else it is not judged (None)."""
+    if not quiet:
+        return False
+    return True if open_throughout(place.opening_hours(), ZoneInfo(place.timezone), start, end) else None
 
 
 def open_throughout(hours: OpeningHours | None, zone: ZoneInfo, start: datetime, end: datetime) -> bool:
@@ -331,10 +346,11 @@ def open_throughout(hours: OpeningHours | None, zone: ZoneInfo, start: datetime,
 
 
 def _offline(conn: Connection, rule: Rule, place: Place, now: datetime) -> list[Finding]:
-    """One finding per kiosk not revoked: not heard from for the window."""
+    """One finding per kiosk not revoked: not heard from for the window, while the location was open all of it
+    (a kiosk switched off for the night is not judged until the location has been open for one window)."""
     start, minutes = now - rule.window, rule.window_seconds / 60
     return [
-        Finding(rule, place.id, contact.kiosk_id, contact.heard <= start, start, now,
+        Finding(rule, place.id, contact.kiosk_id, _while_open(contact.heard <= start, place, start, now), start, now,
                 value=max(0.0, (now - contact.heard).total_seconds() / 60), threshold=minutes)
         for contact in active_kiosks(conn, place.id)
     ]  # fmt: skip

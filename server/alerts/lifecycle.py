@@ -48,12 +48,13 @@ MAX_COMMENT_CHARS = 1000
 @dataclass(frozen=True)
 class Finding:
     """What the evaluator found for one rule at one location (and kiosk, for ``offline``; else ``""``): whether the
-    condition ``holds``, over which window, with which figure, against which threshold, from how many responses."""
+    condition ``holds`` (None: not judged now, e.g. ``silence`` while the location is closed — an alert stays as it
+    is), over which window, with which figure, against which threshold, from how many responses."""
 
     rule: Rule
     location_id: int
     kiosk_id: str
-    holds: bool
+    holds: bool | None
     window_start: datetime
     window_end: datetime
     value: float | None = None
@@ -64,7 +65,8 @@ class Finding:
 @dataclass(frozen=True)
 class Outcome:
     """What :func:`apply` did: ``opened``, ``updated`` (held), ``raced`` (another evaluator opened it first),
-    ``clearing`` (clear since now), ``closed``, or ``clear`` (nothing to do); and the alert's id when known."""
+    ``clearing`` (clear since now), ``closed``, ``clear`` or ``paused`` (nothing to do); and the alert's id when
+    known."""
 
     kind: str
     alert_id: int | None = None
@@ -89,7 +91,10 @@ def _active(rule_id: int, location_id: int, kiosk_id: str) -> ColumnElement[bool
 def apply(conn: Connection, finding: Finding, *, now: datetime) -> Outcome:
     """Move the alert of ``finding``'s (rule, location, kiosk) on, in ``conn``'s transaction: open it (and enqueue
     ``alert.opened``) or update its figures while the condition holds; once it is clear, note since when, and close
-    it (enqueueing ``alert.closed``) after one window of clear."""
+    it (enqueueing ``alert.closed``) after one window of clear. A finding not judged (``holds`` None) changes
+    nothing: a kiosk switched off at closing time neither opens an alert nor closes one while it is still off."""
+    if finding.holds is None:
+        return Outcome("paused")
     if finding.holds:
         return _hold(conn, finding, now)
     return _clear(conn, finding, now)

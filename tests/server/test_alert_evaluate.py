@@ -348,6 +348,55 @@ def test_offline_is_one_alert_per_kiosk_not_heard_from(engine, location, kiosk, 
     assert [e for e, _, _ in events()] == ["alert.opened", "alert.closed"]
 
 
+def test_a_silence_alert_stays_open_over_the_night_and_is_not_closed_by_closing_time(
+    open_8_to_20, kiosk, press, post, rule, run, stored, events
+):
+    evening = _tomorrow_at(19) + timedelta(minutes=50)
+    rule("silence", window="30m")
+    post([press(4, 60, at=evening)])  # the last press at 18:50
+
+    (alert_id,) = run(evening).opened
+    night, morning = evening + timedelta(hours=3), _tomorrow_at(8) + timedelta(days=1, minutes=10)
+    for moment in (night, night + timedelta(hours=6), morning):  # closed, closed, open for only 10 minutes
+        report = run(moment)
+        assert (report.opened, report.clearing, report.closed) == ([], [], [])
+    assert run(morning + timedelta(minutes=25)).updated == [alert_id]  # still nothing, and open again all window
+
+    (alert,) = stored()
+    assert (alert.state, alert.clear_since) == ("open", None)
+    assert [e for e, _, _ in events()] == ["alert.opened"]
+
+
+def test_a_kiosk_switched_off_at_closing_time_alerts_only_if_still_off_one_window_after_opening(
+    engine, open_8_to_20, kiosk, rule, run, stored
+):
+    closing = _tomorrow_at(20)
+    _heard(engine, kiosk.kiosk_id, closing - timedelta(minutes=2))
+    rule("offline", window="30m")
+    opening = _tomorrow_at(8) + timedelta(days=1)
+
+    for moment in (closing + timedelta(minutes=40), closing + timedelta(hours=8), opening + timedelta(minutes=29)):
+        assert run(moment).opened == []
+    (alert_id,) = run(opening + timedelta(minutes=30)).opened
+
+    (alert,) = stored()
+    assert (alert.kiosk_id, alert.value) == (kiosk.kiosk_id, 12 * 60 + 32)  # minutes since it was last heard from
+    _heard(engine, kiosk.kiosk_id, opening + timedelta(minutes=31))
+    assert run(opening + timedelta(minutes=32)).clearing == [alert_id]  # back: clear at once, even before a window
+
+
+def test_a_kiosk_back_during_the_night_clears_its_offline_alert(engine, open_8_to_20, kiosk, rule, run):
+    noon = _tomorrow_at(12)
+    _heard(engine, kiosk.kiosk_id, noon - timedelta(minutes=40))
+    rule("offline", window="30m")
+    (alert_id,) = run(noon).opened
+
+    _heard(engine, kiosk.kiosk_id, noon + timedelta(hours=10))  # 22:00, closed
+    assert run(noon + timedelta(hours=10, minutes=1)).clearing == [alert_id]
+    _heard(engine, kiosk.kiosk_id, noon + timedelta(hours=10, minutes=30))  # its heartbeats go on
+    assert run(noon + timedelta(hours=10, minutes=31)).closed == [alert_id]
+
+
 def test_a_kiosk_never_heard_from_counts_from_its_creation(engine, location, kiosk, rule, run, stored):
     with engine.begin() as conn:
         created = conn.execute(select(kiosks.c.created_at).where(kiosks.c.id == kiosk.kiosk_id)).scalar_one()
