@@ -28,7 +28,7 @@ METRIC_HELP = {
     "index": "Happy Index (NPS) below or above X",
     "responses": "responses above or below N",
     "silence": "no taps for the window while open",
-    "offline": "a kiosk not heard from for the window",
+    "offline": "a kiosk not heard from for the window while open",
     "baseline": "unusually negative for the hour of the week",
     "target": "the location's target reached",
 }
