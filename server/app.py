@@ -26,6 +26,7 @@ from server.web.pages import admin as admin_pages
 from server.web.pages import admin_alerts, auth, fleet, location, overview
 from server.web.pages import alerts as alert_pages
 from server.web.pages import reports as report_pages
+from server.web.pages import subscriptions as subscription_pages
 from server.web.render import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     for module in (taps, alerts, kiosk, kiosks, locations, export, pairing, health):
         app.include_router(module.router)
-    for page in (auth, overview, location, fleet, alert_pages, report_pages, admin_pages, admin_alerts):
+    for page in (
+        auth,
+        overview,
+        location,
+        fleet,
+        alert_pages,
+        report_pages,
+        subscription_pages,
+        admin_pages,
+        admin_alerts,
+    ):
         app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)

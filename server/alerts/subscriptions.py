@@ -1,6 +1,7 @@
 """Alert subscriptions: a user asks to be told (by e-mail) about the alerts of a location, or of every location of a
 group, that they may see. :func:`subscribers` is who :func:`server.alerts.lifecycle.recipients_for` adds to a rule's
-own recipients.
+own recipients; :func:`alert_subscriptions` lists one user's and :func:`visible_groups` the groups they may
+subscribe to (the dashboard's ``/subscriptions`` page).
 
 Raises :class:`server.InvalidInput` (neither or both of location and group), :class:`server.NotFound` (an unknown
 user, location, group or subscription) and :class:`server.Forbidden` (a scope the user may not see).
@@ -8,14 +9,25 @@ user, location, group or subscription) and :class:`server.Forbidden` (a scope th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, delete, func, insert, or_, select
 
 from server import Forbidden, NotFound
 from server.alerts.scope import check_scope
-from server.auth.accounts import access_of
-from server.db import locations, subscriptions, users
+from server.auth.accounts import Access, access_of
+from server.db import groups, locations, subscriptions, users
+
+
+@dataclass(frozen=True)
+class AlertSubscription:
+    """One of a user's alert subscriptions: a location's (``location_id``) or a group's (``group_id``), by name."""
+
+    id: int
+    location_id: int | None
+    group_id: int | None
+    name: str  # the location's or the group's
 
 
 def subscribe_alerts(
@@ -45,11 +57,41 @@ def subscribe_alerts(
     return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 
-def unsubscribe_alerts(conn: Connection, subscription_id: int) -> None:
-    """Stop an alert subscription. Raises NotFound for an unknown one."""
+def unsubscribe_alerts(conn: Connection, subscription_id: int, *, user_id: int | None = None) -> None:
+    """Stop an alert subscription; with ``user_id`` only if it is that user's.
+
+    Raises NotFound for an unknown one, and for another user's (the same answer, so that ids cannot be probed).
+    """
     s = subscriptions.c
-    if conn.execute(delete(subscriptions).where(s.id == subscription_id, s.kind == "alerts")).rowcount == 0:
+    where = [s.id == subscription_id, s.kind == "alerts"] + ([s.user_id == user_id] if user_id is not None else [])
+    if conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
         raise NotFound(f"alert subscription {subscription_id} does not exist")
+
+
+def alert_subscriptions(conn: Connection, user_id: int) -> list[AlertSubscription]:
+    """A user's alert subscriptions with the name of their location or group, oldest first (none for an unknown
+    user)."""
+    s = subscriptions.c
+    query = (
+        select(s.id, s.location_id, s.group_id, func.coalesce(locations.c.name, groups.c.name).label("name"))
+        .select_from(subscriptions.outerjoin(locations, locations.c.id == s.location_id)
+                     .outerjoin(groups, groups.c.id == s.group_id))
+        .where(s.user_id == user_id, s.kind == "alerts")
+        .order_by(s.id)
+    )  # fmt: skip
+    return [AlertSubscription(r.id, r.location_id, r.group_id, r.name) for r in conn.execute(query)]
+
+
+def visible_groups(conn: Connection, access: Access) -> list[tuple[int, str]]:
+    """(id, name) of the groups with locations that the user may see every one of, by name: the groups whose alerts
+    and reports they may have."""
+    rows = conn.execute(
+        select(groups.c.id, groups.c.name, locations.c.id.label("location_id"))
+        .join(locations, locations.c.group_id == groups.c.id)
+        .order_by(groups.c.name, groups.c.id)
+    ).all()
+    hidden = {r.id for r in rows if not access.may_see(r.location_id)}
+    return list(dict.fromkeys((r.id, r.name) for r in rows if r.id not in hidden))
 
 
 def subscribers(conn: Connection, location_id: int) -> list[str]:

@@ -59,8 +59,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
 
 
+def answer_for(error: SmilepostError) -> Answer:
+    """How ``error`` is answered: the entry of :data:`ANSWERS` for its class (or a base class)."""
+    return next(answer for kind, answer in ANSWERS.items() if isinstance(error, kind))
+
+
 async def _library_error(request: Request, exc: Any) -> Response:
-    answer = next(answer for error, answer in ANSWERS.items() if isinstance(exc, error))
+    answer = answer_for(exc)
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if answer.heading is not None and wants_page(request):

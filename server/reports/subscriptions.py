@@ -96,10 +96,14 @@ def subscribe(
     return int(row.inserted_primary_key[0])  # type: ignore[index]
 
 
-def unsubscribe(conn: Connection, subscription_id: int) -> None:
-    """Delete a report subscription (its run history goes with it). Raises NotFound for an unknown one."""
+def unsubscribe(conn: Connection, subscription_id: int, *, user_id: int | None = None) -> None:
+    """Delete a report subscription (its run history goes with it); with ``user_id``, only if it is that user's.
+
+    Raises NotFound for an unknown one, and for another user's (alike, so ids cannot be probed).
+    """
     s = subscriptions.c
-    if conn.execute(delete(subscriptions).where(s.id == subscription_id, s.kind == "report")).rowcount == 0:
+    where = [s.id == subscription_id, s.kind == "report"] + ([s.user_id == user_id] if user_id is not None else [])
+    if conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
         raise NotFound(f"report subscription {subscription_id} does not exist")
 
 
@@ -134,6 +138,12 @@ def set_user_timezone(conn: Connection, user_id: int, timezone: str | None) -> N
         check_timezone(timezone)
     if conn.execute(update(users).where(users.c.id == user_id).values(timezone=timezone)).rowcount == 0:
         raise NotFound(f"user {user_id} does not exist")
+
+
+def own_timezone(conn: Connection, user_id: int) -> str | None:
+    """The time zone the user set for their reports; None when they set none (or there is no such user)."""
+    zone: str | None = conn.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar()
+    return zone
 
 
 def user_timezone(conn: Connection, user_id: int) -> str:

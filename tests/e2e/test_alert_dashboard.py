@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from tests.support.browser import DESKTOP, PHONE, horizontal_overflow, screenshot, sign_in
+from tests.support.browser import DESKTOP, PHONE, horizontal_overflow, open_page, screenshot, sign_in
 from tests.support.live import SMILEPOST, Cli, LiveServer, launch_server
 
 pytestmark = pytest.mark.e2e
@@ -111,15 +111,10 @@ def admin_state(browser: Browser, live: Live) -> dict[str, Any]:
     return sign_in(browser, live.url, ADMIN, PASSWORD)
 
 
-def open_page(browser: Browser, live: Live, state: dict[str, Any], viewport: dict[str, int] = DESKTOP) -> Page:
-    context = browser.new_context(base_url=live.url, storage_state=state, viewport=viewport)  # type: ignore[arg-type]
-    return context.new_page()
-
-
 def test_a_manager_acknowledges_an_alert_with_a_comment_and_sees_who_did_it(
     browser: Browser, live: Live, manager_state: dict[str, Any]
 ) -> None:
-    page = open_page(browser, live, manager_state)
+    page = open_page(browser, live.url, manager_state)
     try:
         page.goto("/")
         assert page.locator(f'tr[data-location="{live.location_id}"] a.alert-mark').inner_text() == "1 open alert"
@@ -166,7 +161,7 @@ def test_a_manager_acknowledges_an_alert_with_a_comment_and_sees_who_did_it(
 def test_an_admin_sees_the_failed_delivery_and_retries_it(
     browser: Browser, live: Live, admin_state: dict[str, Any]
 ) -> None:
-    page = open_page(browser, live, admin_state)
+    page = open_page(browser, live.url, admin_state)
     try:
         deadline = time.monotonic() + EVALUATED_WITHIN
         page.goto("/admin/notifications")
@@ -200,7 +195,7 @@ def test_an_admin_sees_the_failed_delivery_and_retries_it(
 def test_the_alert_pages_fit_the_screen_without_sideways_scrolling(
     browser: Browser, live: Live, admin_state: dict[str, Any], viewport: dict[str, int]
 ) -> None:
-    page = open_page(browser, live, admin_state, viewport)
+    page = open_page(browser, live.url, admin_state, viewport)
     paths = {"alerts": "/alerts?state=all", "alert": f"/alerts/{live.alert_id}",
              "admin-alert-rules": "/admin/alert-rules", "admin-notifications": "/admin/notifications"}  # fmt: skip
     try:

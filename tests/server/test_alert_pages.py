@@ -7,6 +7,7 @@ navigation. The same acknowledgement in a real Chromium is in tests/e2e/test_ale
 from __future__ import annotations
 
 import re
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from server.auth import accounts
 from server.db import alert_rules, alerts, notifications
 from server.web.alert_views import figure, span, threshold
 from tests.support.sessions import PASSWORD, form_token, sign_in
+from tests.support.sites import airport
 
 XSS = "<b>Too slow</b><script>window.__xss = 1</script>"
 
@@ -26,12 +28,8 @@ XSS = "<b>Too slow</b><script>window.__xss = 1</script>"
 @pytest.fixture
 def site(engine, make_location, enroll):
     """Two Oslo Airport locations (a group) and a New York shop, a kiosk at each, an admin and a group manager."""
-    a, b = make_location(name="Security A"), make_location(name="Security B")
-    shop = make_location(name="Shop", timezone="America/New_York")
+    a, b, shop, group = astuple(airport(engine, make_location))
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        for location_id in (a, b):
-            accounts.set_location_group(conn, location_id, group)
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
         accounts.add_user(conn, email="mgr@example.com", password=PASSWORD, role="manager", group_ids=[group])
     return {"a": a, "b": b, "shop": shop, "group": group, "kiosks": {i: enroll(i) for i in (a, b, shop)}}

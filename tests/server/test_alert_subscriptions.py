@@ -8,13 +8,20 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from server import Forbidden
+from server import Forbidden, NotFound
 from server.alerts.lifecycle import Finding, apply
 from server.alerts.model import get_rule
 from server.alerts.rules import add_rule
-from server.alerts.subscriptions import subscribe_alerts, subscribers, unsubscribe_alerts
+from server.alerts.subscriptions import (
+    AlertSubscription,
+    alert_subscriptions,
+    subscribe_alerts,
+    subscribers,
+    unsubscribe_alerts,
+    visible_groups,
+)
 from server.auth import accounts
-from server.db import notifications, users
+from server.db import notifications, subscriptions, users
 from tests.support.sessions import PASSWORD
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -53,6 +60,48 @@ def test_subscribers_of_a_location_and_of_its_group_are_told(engine, people):
 def test_a_user_may_not_subscribe_to_what_they_may_not_see(engine, people):
     with engine.begin() as conn, pytest.raises(Forbidden):
         subscribe_alerts(conn, user_id=people["shop_lead"], location_id=people["gate"])
+
+
+def test_a_users_alert_subscriptions_are_listed_with_their_scopes_names(engine, people):
+    with engine.begin() as conn:
+        group = subscribe_alerts(conn, user_id=people["group_lead"], group_id=people["group"])
+        gate = subscribe_alerts(conn, user_id=people["group_lead"], location_id=people["gate"])
+        subscribe_alerts(conn, user_id=people["admin"], location_id=people["shop"])
+
+        assert alert_subscriptions(conn, people["group_lead"]) == [
+            AlertSubscription(group, None, people["group"], "Airport"),
+            AlertSubscription(gate, people["gate"], None, "Gate"),
+        ]
+        assert [a.name for a in alert_subscriptions(conn, people["admin"])] == ["Shop"]
+        assert alert_subscriptions(conn, people["shop_lead"]) == []
+
+
+def test_unsubscribing_with_a_user_stops_only_that_users_subscription(engine, people):
+    with engine.begin() as conn:
+        theirs = subscribe_alerts(conn, user_id=people["admin"], location_id=people["shop"])
+        mine = subscribe_alerts(conn, user_id=people["shop_lead"], location_id=people["shop"])
+
+        with pytest.raises(NotFound):  # as for an unknown id, so ids are not probed
+            unsubscribe_alerts(conn, theirs, user_id=people["shop_lead"])
+        unsubscribe_alerts(conn, mine, user_id=people["shop_lead"])
+
+        assert conn.execute(select(subscriptions.c.id)).scalars().all() == [theirs]
+
+
+def test_the_groups_a_user_may_subscribe_to_are_those_they_see_whole(engine, people, make_location):
+    lounge = make_location(name="Lounge")
+    with engine.begin() as conn:
+        accounts.set_location_group(conn, people["shop"], accounts.add_group(conn, name="Mall"))
+        accounts.add_group(conn, name="Empty")
+        lead = accounts.add_user(conn, email="gate@example.com", password=PASSWORD, role="manager",
+                                 location_ids=[people["gate"]])  # fmt: skip
+        accounts.set_location_group(conn, lounge, people["group"])  # after the lead was given the gate
+
+        assert [name for _, name in visible_groups(conn, accounts.access_of(conn, people["admin"]))] == [
+            "Airport", "Mall"]  # fmt: skip
+        assert visible_groups(conn, accounts.access_of(conn, people["group_lead"])) == [(people["group"], "Airport")]
+        assert [name for _, name in visible_groups(conn, accounts.access_of(conn, people["shop_lead"]))] == ["Mall"]
+        assert visible_groups(conn, accounts.access_of(conn, lead)) == []  # sees the gate, not the new lounge
 
 
 def test_an_opened_alert_reaches_the_rules_recipients_and_the_subscribers_once_each(engine, people):

@@ -167,32 +167,31 @@ def _report_runs(engine: Engine) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(select(report_runs.c.subscription_id, report_runs.c.period_start))]
 
 
+def _insert(conn: Connection, table: Table, **values: Any) -> int:
+    """Insert one row; its id."""
+    key = conn.execute(table.insert().values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def test_report_webhooks_migrate_both_ways_without_resending_a_report(empty_database_url):
     engine = make_engine(empty_database_url)
     upgrade(engine, "0006")
-    now = datetime(2026, 3, 1, tzinfo=UTC)
+    now, week = datetime(2026, 3, 1, tzinfo=UTC), date(2026, 2, 23)
+    report = {"kind": "report", "period": "week", "at_time": "08:00", "created_at": now}
     with engine.begin() as conn:
-        location_id = conn.execute(locations.insert().values(name="Gate", timezone="Europe/Oslo", scale=5,
-                                                             created_at=now)).inserted_primary_key[0]  # fmt: skip
-        admin = {"email": "ops@example.com", "password_hash": "x", "role": "admin", "created_at": now}
-        user_id = conn.execute(_as_at(conn, users).insert().values(**admin)).inserted_primary_key[0]
-        by_mail = conn.execute(_as_at(conn, subscriptions).insert().values(
-            user_id=user_id, kind="report", location_id=location_id, period="week", at_time="08:00", created_at=now,
-        )).inserted_primary_key[0]  # fmt: skip
-        conn.execute(report_runs.insert().values(subscription_id=by_mail, period_start=date(2026, 2, 23),
-                                                 created_at=now))  # fmt: skip
+        location_id = _insert(conn, locations, name="Gate", timezone="Europe/Oslo", scale=5, created_at=now)
+        user_id = _insert(conn, _as_at(conn, users), email="ops@example.com", password_hash="x", role="admin",
+                          created_at=now)  # fmt: skip
+        by_mail = _insert(conn, _as_at(conn, subscriptions), user_id=user_id, location_id=location_id, **report)
+        conn.execute(report_runs.insert().values(subscription_id=by_mail, period_start=week, created_at=now))
 
     upgrade(engine)
-    assert _report_runs(engine) == [(by_mail, date(2026, 2, 23))]
+    assert _report_runs(engine) == [(by_mail, week)]
     with engine.begin() as conn:
-        hook = conn.execute(webhooks.insert().values(url="https://hooks.example.net/x", format="json",
-                                                     created_at=now)).inserted_primary_key[0]  # fmt: skip
-        to_hook = conn.execute(subscriptions.insert().values(
-            user_id=user_id, kind="report", location_id=location_id, period="week", at_time="08:00", webhook_id=hook,
-            created_at=now,
-        )).inserted_primary_key[0]  # fmt: skip
-        conn.execute(report_runs.insert().values(subscription_id=to_hook, period_start=date(2026, 2, 23),
-                                                 created_at=now))  # fmt: skip
+        hook = _insert(conn, webhooks, url="https://hooks.example.net/x", format="json", created_at=now)
+        to_hook = _insert(conn, subscriptions, user_id=user_id, location_id=location_id, webhook_id=hook, **report)
+        conn.execute(report_runs.insert().values(subscription_id=to_hook, period_start=week, created_at=now))
 
     _downgrade(engine, "0006")
 
@@ -200,7 +199,7 @@ def test_report_webhooks_migrate_both_ways_without_resending_a_report(empty_data
         assert "webhook_id" not in {c["name"] for c in inspect(conn).get_columns("subscriptions")}
         left = conn.execute(select(subscriptions.c.id)).scalars().all()
     assert left == [by_mail]  # the webhook's subscription does not turn into an e-mail one
-    assert _report_runs(engine) == [(by_mail, date(2026, 2, 23))]  # so last week's report is not sent again
+    assert _report_runs(engine) == [(by_mail, week)]  # so last week's report is not sent again
     upgrade(engine)
     assert current_revision(engine) == _head()
     engine.dispose()

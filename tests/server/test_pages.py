@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import uuid
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,17 +21,14 @@ from server.auth import accounts
 from server.db import groups
 from server.settings import Settings
 from tests.support.sessions import PASSWORD, form_token, sign_in
+from tests.support.sites import airport
 
 
 @pytest.fixture
 def site(engine, make_location, enroll):
     """Two Oslo Airport locations (a group) and a New York shop, a kiosk at each, an admin and a group manager."""
-    a, b = make_location(name="Security A"), make_location(name="Security B")
-    shop = make_location(name="Shop", timezone="America/New_York")
+    a, b, shop, group = astuple(airport(engine, make_location))
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        for location_id in (a, b):
-            accounts.set_location_group(conn, location_id, group)
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")
         accounts.add_user(conn, email="mgr@example.com", password=PASSWORD, role="manager", group_ids=[group])
     return {"a": a, "b": b, "shop": shop, "group": group, "kiosks": {i: enroll(i) for i in (a, b, shop)}}

@@ -25,6 +25,7 @@ from server.notify.worker import deliver_due
 from server.reports import delivery
 from server.reports.delivery import due_reports
 from server.reports.subscriptions import (
+    own_timezone,
     report_subscriptions,
     set_user_timezone,
     subscribe,
@@ -225,6 +226,27 @@ def test_subscribing_again_changes_the_time_only(engine, lead, location):
             unsubscribe(conn, monthly)
 
     assert first == again != monthly
+
+
+def test_a_user_may_stop_only_their_own_subscription(engine, weekly, admin):
+    with engine.begin() as conn, pytest.raises(NotFound, match=f"report subscription {weekly} does not exist"):
+        unsubscribe(conn, weekly, user_id=admin)
+    with engine.connect() as conn:
+        assert [s.id for s in report_subscriptions(conn)] == [weekly]
+    with engine.begin() as conn:
+        unsubscribe(conn, weekly, user_id=weekly_user(conn, weekly))
+        assert report_subscriptions(conn) == []
+
+
+def weekly_user(conn, subscription_id: int) -> int:
+    return next(s.user_id for s in report_subscriptions(conn) if s.id == subscription_id)
+
+
+def test_own_timezone_is_only_what_the_user_set(engine, lead):
+    with engine.begin() as conn:
+        assert (own_timezone(conn, lead), user_timezone(conn, lead)) == (None, "Europe/Oslo")
+        set_user_timezone(conn, lead, "Asia/Tokyo")
+        assert own_timezone(conn, lead) == user_timezone(conn, lead) == "Asia/Tokyo"
 
 
 @pytest.mark.parametrize(

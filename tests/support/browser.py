@@ -68,6 +68,12 @@ def sign_in(browser: Browser, url: str, email: str, password: str) -> dict[str, 
         context.close()
 
 
+def open_page(browser: Browser, url: str, state: dict[str, Any], viewport: dict[str, int] = DESKTOP) -> Page:
+    """A new page in a context of its own, signed in with a storage state from :func:`sign_in`."""
+    context = browser.new_context(base_url=url, storage_state=state, viewport=viewport)  # type: ignore[arg-type]
+    return context.new_page()
+
+
 def screenshot(page: Page, name: str) -> Path:
     """A full-page screenshot at ``test-output/dashboard/<name>.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
