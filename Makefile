@@ -5,6 +5,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 
 WHEELHOUSE ?= build/wheelhouse
+# Tests start many Python processes (xdist workers, uvicorn servers, kiosk windows): let them keep compiled
+# bytecode in __pycache__ (ignored by git) instead of recompiling the project in each, even where the
+# environment turns bytecode off.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: install demo test check test-installs wheelhouse bench lint clean
 
@@ -24,7 +28,7 @@ test: install  ## the whole test suite (real SQLite, PostgreSQL, uvicorn on 127.
 
 check: install  ## the fast tier (under a minute): lint, then the tests on SQLite that start no server, browser or window
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not kivy and not postgresql" tests/shared tests/kiosk tests/server
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not kivy and not postgresql" tests/shared tests/kiosk tests/server
 
 wheelhouse: install  ## Smilepost's wheel and every wheel its kiosk and server extras need (this step downloads)
 	rm -rf $(WHEELHOUSE)
