@@ -65,6 +65,7 @@ from pydantic import BaseModel, ValidationError
 from kiosk import __version__
 from kiosk.store import Store
 from shared.protocol import (
+    CONFIG_FEATURES_HEADER,
     MAX_TAPS_PER_BATCH,
     BatchResult,
     Heartbeat,
@@ -465,7 +466,9 @@ class Syncer:
         (see the module docstring); a 200 whose body is not a KioskConfig is Unreachable.
         """
         cached = self.store.cached_config()
-        headers = {"If-None-Match": cached[1]} if cached and cached[1] else {}
+        headers = {CONFIG_FEATURES_HEADER: "questions"}  # this kiosk asks several questions (protocol v1 + questions)
+        if cached and cached[1]:
+            headers["If-None-Match"] = cached[1]
         response = self._request("GET", CONFIG_PATH, headers=headers)
         if response.status_code == 304:
             return cached[0] if cached else None

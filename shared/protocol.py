@@ -82,6 +82,11 @@ class Tap(_Strict):
     followup: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
     comment: Annotated[str, Field(max_length=MAX_COMMENT_CHARS, pattern=NO_NUL)] | None = None
     flags: list[TapFlag] = Field(default_factory=list, max_length=2)
+    first_tap_id: UUID | None = Field(
+        default=None,
+        description="Set on every further answer of one customer (an aspect question of a sequence): the id of "
+        "that customer's first tap, so that their answers can be read together. None on a first tap.",
+    )
 
     @field_validator("score")
     @classmethod
@@ -91,6 +96,13 @@ class Tap(_Strict):
             valid = score_range(scale)
             raise ValueError(f"score {score} is outside {valid.start}..{valid.stop - 1} for scale {scale}")
         return score
+
+    @field_validator("first_tap_id")
+    @classmethod
+    def _not_linked_to_itself(cls, first: UUID | None, info: ValidationInfo) -> UUID | None:
+        if first is not None and first == info.data.get("id"):
+            raise ValueError("first_tap_id must name another tap: a first tap leaves it out")
+        return first
 
     @property
     def counted(self) -> bool:
@@ -169,11 +181,34 @@ class CommentSettings(_Strict):
     max_chars: int = Field(default=200, ge=1, le=MAX_COMMENT_CHARS)
 
 
+QuestionMode = Literal["single", "rotate", "sequence"]
+MAX_EXTRA_QUESTIONS = 3  # besides the main question
+
+
+class Question(_Strict):
+    """A question asked besides the main one: its own id, texts per language (``question`` and the labels of its
+    reasons, ``reason.<id>``), scale and follow-up reasons. Texts it lacks fall back to the built-in ones."""
+
+    id: ShortText
+    scale: Scale = 5
+    texts: dict[LanguageCode, dict[str, Annotated[str, Field(max_length=300)]]] = Field(
+        default_factory=dict, description="language code -> 'question' or 'reason.<id>' -> text"
+    )
+    followup: FollowUp | None = None
+
+
 class LocationConfig(_Strict):
     """What an operator sets for the kiosks of a location (stored by the server; scale lives on the location).
 
     ``opening_hours`` maps a local weekday to open spans; None means always open, a missing day means closed.
     ``admin_pin_hash`` is made by :func:`shared.pins.hash_pin`; the PIN itself is never stored or served.
+
+    The main question is ``question_id`` with ``texts[...]["question"]``, ``followup`` and the location's scale:
+    it is what a v1 kiosk asks and what ``question=`` means when left out. ``questions`` are the others (up to
+    :data:`MAX_EXTRA_QUESTIONS`), asked as ``question_mode`` says: ``single`` asks the main question only;
+    ``rotate`` asks each customer one question, in turn on each device; ``sequence`` asks the main question, then
+    each of the others, each skippable and timing out after ``question_timeout_seconds``
+    (:func:`shared.questions.all_questions` lists them main first).
     """
 
     question_id: ShortText = "main"
@@ -189,6 +224,26 @@ class LocationConfig(_Strict):
     attract_after_seconds: float = Field(default=30.0, gt=0, le=3600)
     opening_hours: dict[Weekday, list[tuple[LocalTime, LocalTime]]] | None = None
     admin_pin_hash: str | None = None
+    questions: list[Question] = Field(default_factory=list, max_length=MAX_EXTRA_QUESTIONS)
+    question_mode: QuestionMode = "single"
+    question_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="an aspect question unanswered")
+    web_repeat_minutes: float = Field(
+        default=10.0, ge=0, le=1440, description="one phone answers a web touchpoint once per this many minutes"
+    )
+
+    @field_validator("questions")
+    @classmethod
+    def _question_ids_are_unique(cls, questions: list[Question], info: ValidationInfo) -> list[Question]:
+        ids = [info.data.get("question_id", "main"), *(q.id for q in questions)]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"question ids must differ from each other and from the main question's: {ids}")
+        return questions
+
+
+#: Fields a v1 kiosk does not know (its config model forbids unknown fields): the server sends them only to a
+#: kiosk that asks for them (:data:`CONFIG_FEATURES_HEADER`).
+V2_CONFIG_FIELDS = frozenset({"questions", "question_mode", "question_timeout_seconds", "web_repeat_minutes"})
+CONFIG_FEATURES_HEADER = "Smilepost-Features"  # value "questions": the kiosk asks several questions
 
 
 class KioskConfig(LocationConfig):

@@ -33,7 +33,25 @@ CONFIG: dict[str, Any] = {
     "attract_after_seconds": 45.0,
     "opening_hours": {"mon": [["06:00", "22:00"]], "sat": [["08:00", "12:00"], ["13:00", "18:00"]]},
     "admin_pin_hash": None,
+    "questions": [
+        {"id": "wait", "scale": 5, "texts": {"en": {"question": "How was the wait?"}}, "followup": None},
+        {
+            "id": "staff",
+            "scale": 11,
+            "texts": {"nb": {"question": "Hvor vennlige var de ansatte?"}},
+            "followup": {"negative_reasons": ["rude"], "positive_reasons": [], "timeout_seconds": 6.0},
+        },
+    ],  # fmt: skip
+    "question_mode": "sequence",
+    "question_timeout_seconds": 9.0,
+    "web_repeat_minutes": 15.0,
 }
+# Every field of the kiosk config as protocol v1 defined it: a v1 kiosk's model refuses any other.
+V1_KIOSK_CONFIG_KEYS = {
+    "question_id", "default_language", "texts", "followup", "comment", "thank_you_seconds", "repeat_press_seconds",
+    "attract_after_seconds", "opening_hours", "admin_pin_hash", "kiosk_id", "location_id", "location_name",
+    "timezone", "scale",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -289,7 +307,7 @@ def test_a_config_change_reaches_the_kiosk_with_a_new_etag(put_config, location,
     assert before.json()["followup"] is None
 
     put_config(location, CONFIG)
-    after = kiosk_get(**{"If-None-Match": old_etag})
+    after = kiosk_get(**{"If-None-Match": old_etag, "Smilepost-Features": "questions"})
 
     assert after.status_code == 200
     assert after.headers["ETag"] != old_etag
@@ -298,7 +316,21 @@ def test_a_config_change_reaches_the_kiosk_with_a_new_etag(put_config, location,
     assert (body["kiosk_id"], body["location_id"], body["location_name"], body["timezone"], body["scale"]) == (
         kiosk.kiosk_id, location, "Gardermoen Gate 12", "Europe/Oslo", 5,
     )  # fmt: skip
-    assert kiosk_get(**{"If-None-Match": after.headers["ETag"]}).status_code == 304
+    again = {"If-None-Match": after.headers["ETag"], "Smilepost-Features": "questions"}
+    assert kiosk_get(**again).status_code == 304
+
+
+def test_a_v1_kiosk_gets_only_the_fields_it_knows_and_asks_the_main_question(put_config, location, kiosk_get):
+    put_config(location, CONFIG)
+
+    v1, current = kiosk_get(), kiosk_get(**{"Smilepost-Features": "questions"})
+
+    assert set(v1.json()) == V1_KIOSK_CONFIG_KEYS
+    assert {k: v1.json()[k] for k in V1_KIOSK_CONFIG_KEYS} == {k: current.json()[k] for k in V1_KIOSK_CONFIG_KEYS}
+    assert (current.json()["question_mode"], [q["id"] for q in current.json()["questions"]]) == (
+        "sequence", ["wait", "staff"]
+    )  # fmt: skip
+    assert v1.headers["ETag"] != current.headers["ETag"]  # each revalidates against what it was sent
 
 
 def test_kiosks_of_other_locations_keep_their_config(put_config, make_location, enroll, client, location):

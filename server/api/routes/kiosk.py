@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Response
 from server.api.deps import CurrentKiosk, EngineDep, SettingsDep
 from server.fleet import record_heartbeat
 from server.locations import kiosk_config
-from shared.protocol import HeartbeatPing, KioskConfig, Problem
+from shared.protocol import V2_CONFIG_FIELDS, HeartbeatPing, KioskConfig, Problem
 
 router = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"])
 
@@ -25,11 +25,19 @@ router = APIRouter(prefix="/api/v1/kiosk", tags=["kiosk"])
     },
 )
 def get_config(
-    kiosk: CurrentKiosk, engine: EngineDep, if_none_match: Annotated[str | None, Header()] = None
+    kiosk: CurrentKiosk,
+    engine: EngineDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+    smilepost_features: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The calling kiosk's configuration; 304 when ``If-None-Match`` holds the current ETag."""
+    """The calling kiosk's configuration; 304 when ``If-None-Match`` holds the current ETag.
+
+    A v1 kiosk gets no field it does not know (its model refuses them): the questions besides the main one and
+    their mode come only with ``Smilepost-Features: questions``."""
+    features = {f.strip() for f in (smilepost_features or "").split(",")}
+    exclude = None if "questions" in features else set(V2_CONFIG_FIELDS)
     with engine.connect() as conn:
-        body = kiosk_config(conn, kiosk.kiosk_id).model_dump_json().encode()
+        body = kiosk_config(conn, kiosk.kiosk_id).model_dump_json(exclude=exclude).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
