@@ -16,14 +16,14 @@ from server.api.bodylimit import BodyLimitMiddleware
 from server.api.metrics import Metrics, MetricsMiddleware
 from server.api.metrics import router as metrics_router
 from server.api.requests import RequestIdMiddleware
-from server.api.routes import alerts, export, health, kiosk, kiosks, locations, pairing, taps
+from server.api.routes import alerts, export, health, kiosk, kiosks, locations, pairing, taps, touchpoints
 from server.auth import accounts
 from server.auth.ratelimit import RateLimiter
 from server.db import make_engine, upgrade
 from server.scheduler import Background
 from server.settings import Settings
 from server.web.pages import admin as admin_pages
-from server.web.pages import admin_alerts, auth, fleet, location, overview
+from server.web.pages import admin_alerts, admin_touchpoints, auth, fleet, location, overview, touchpoint
 from server.web.pages import alerts as alert_pages
 from server.web.pages import reports as report_pages
 from server.web.pages import subscriptions as subscription_pages
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.kiosk_rate_limit
         else None
     )
+    app.state.web_limiter = RateLimiter(settings.web_rate_limit, 60.0) if settings.web_rate_limit else None
     app.state.login_limiter = RateLimiter(settings.login_rate_limit, 300.0) if settings.login_rate_limit else None
     app.state.password_checks = accounts.PasswordChecks(settings.login_concurrency)
     app.add_middleware(SecurityHeadersMiddleware)
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, alerts, kiosk, kiosks, locations, export, pairing, health):
+    for module in (taps, touchpoints, alerts, kiosk, kiosks, locations, export, pairing, health):
         app.include_router(module.router)
     for page in (
         auth,
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscription_pages,
         admin_pages,
         admin_alerts,
+        admin_touchpoints,
+        touchpoint,
     ):
         app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

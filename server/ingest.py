@@ -7,7 +7,11 @@ primary key (``ON CONFLICT DO NOTHING``). Only rows the insert
 actually returned are added to the rollups and to the kiosk's completeness counts (:mod:`server.fleet`),
 so a retry or a race never counts a tap twice.
 
-Raises nothing of its own: database errors propagate and roll the whole batch back.
+Web touchpoints (:mod:`server.touchpoints`) go through the same insert and rollups with
+:func:`ingest_web_batch`, where the server, not the page, decides what is a repeat.
+
+Raises nothing of its own but InvalidInput for a web tap the page flagged ``repeat``: database errors propagate
+and roll the whole batch back.
 """
 
 from __future__ import annotations
@@ -17,29 +21,55 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Dialect, Engine, select, update
+from sqlalchemy import Connection, Dialect, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from server import InvalidInput
 from server.auth.kiosk_tokens import KioskIdentity
-from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, taps
+from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, taps, touchpoints
 from server.fleet import clock_offset, count_received, heartbeat_values
-from shared.protocol import BatchResult, Tap, TapBatch
+from shared.protocol import SERVER_FLAGS, BatchResult, Tap, TapBatch
 from shared.scores import FILTERED
 
 # Columns that make up a tap's content as the kiosk sent it: equal -> duplicate, else conflict.
 CONTENT_COLUMNS = (
-    "kiosk_id", "seq", "question_id", "scale", "score", "tapped_at",
-    "mono_ns", "boot_id", "followup", "comment",
+    "kiosk_id", "touchpoint_id", "seq", "question_id", "scale", "score", "tapped_at",
+    "mono_ns", "boot_id", "followup", "comment", "first_tap_id",
 )  # fmt: skip
-ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score")
-DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup")
-FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why")
+ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score", "channel")
+DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup", "channel")
+FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why", "channel")
 TIME_COLUMNS = ("tapped_at", "effective_at", "received_at")  # the aware datetimes of a taps row
+KIOSK_SERVER_FLAGS = frozenset(SERVER_FLAGS)  # flags the server sets: not part of what a sender decided
+WEB_SERVER_FLAGS = KIOSK_SERVER_FLAGS | {"repeat"}  # on the web channel the server also decides what is a repeat
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a batch comes from: a kiosk (channel ``kiosk``), or a web touchpoint (channel ``web``, no kiosk)."""
+
+    location_id: int
+    timezone: ZoneInfo
+    kiosk_id: str | None = None
+    touchpoint_id: int | None = None
+
+    @property
+    def channel(self) -> str:
+        return "kiosk" if self.touchpoint_id is None else "web"
+
+    @classmethod
+    def of(cls, sender: KioskIdentity | Source) -> Source:
+        """``sender`` as a Source (a kiosk identity becomes a kiosk source)."""
+        if isinstance(sender, Source):
+            return sender
+        return cls(location_id=sender.location_id, timezone=sender.timezone, kiosk_id=sender.kiosk_id)
 
 
 def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_seconds: float) -> datetime | None:
@@ -60,9 +90,10 @@ def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_second
 
 
 def tap_row(
-    tap: Tap, kiosk: KioskIdentity, batch: TapBatch, received_at: datetime, skew_seconds: float
+    tap: Tap, sender: KioskIdentity | Source, batch: TapBatch, received_at: datetime, skew_seconds: float
 ) -> dict[str, Any]:
     """The ``taps`` row for one tap: local date and hour in the location's zone, server flags added."""
+    kiosk = Source.of(sender)
     try:
         corrected = effective_time(tap, batch, received_at, skew_seconds)
         effective = corrected or tap.tapped_at
@@ -89,6 +120,9 @@ def tap_row(
         "comment": tap.comment,
         "flags": ",".join(flags),
         "received_at": received_at,
+        "channel": kiosk.channel,
+        "touchpoint_id": kiosk.touchpoint_id,
+        "first_tap_id": tap.first_tap_id,
     }
 
 
@@ -99,14 +133,7 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
     are duplicates, with other content conflicts (the stored row wins).
     """
     received_at = datetime.now(UTC)
-    rows: dict[UUID, dict[str, Any]] = {}
-    repeated: list[dict[str, Any]] = []  # later copies of an id already in this batch: the first copy wins
-    for tap in batch.taps:
-        row = tap_row(tap, kiosk, batch, received_at, skew_seconds)
-        if tap.id in rows:
-            repeated.append(row)
-        else:
-            rows[tap.id] = row
+    rows, repeated = _batch_rows(batch, Source.of(kiosk), received_at, skew_seconds)
     insert_new = _insert_new(engine.dialect, list(rows.values()))
     with _writer_turn(engine), engine.begin() as conn:
         if batch.heartbeat is not None or rows:
@@ -115,14 +142,115 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
         duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
         _add_to_rollups(conn, (rows[i] for i in inserted))
         count_received(conn, kiosk.kiosk_id, [rows[i]["seq"] for i in inserted])
+    return _result(rows, repeated, inserted, duplicates, conflicts, received_at, KIOSK_SERVER_FLAGS)
+
+
+def _batch_rows(
+    batch: TapBatch, source: Source, received_at: datetime, skew_seconds: float
+) -> tuple[dict[UUID, dict[str, Any]], list[dict[str, Any]]]:
+    """The batch's taps rows by id, and the later copies of an id already in the batch (the first copy wins)."""
+    rows: dict[UUID, dict[str, Any]] = {}
+    repeated: list[dict[str, Any]] = []
+    for tap in batch.taps:
+        row = tap_row(tap, source, batch, received_at, skew_seconds)
+        if tap.id in rows:
+            repeated.append(row)
+        else:
+            rows[tap.id] = row
+    return rows, repeated
+
+
+def _result(
+    rows: dict[UUID, dict[str, Any]],
+    repeated: list[dict[str, Any]],
+    inserted: set[UUID],
+    duplicates: int,
+    conflicts: list[UUID],
+    received_at: datetime,
+    server_flags: frozenset[str],
+) -> BatchResult:
+    """The answer to a batch: copies within it count as duplicates or conflicts of its first copy."""
     for row in repeated:
-        if _same_content(rows[row["id"]], row):
+        if _same_content(rows[row["id"]], row, server_flags):
             duplicates += 1
         else:
             conflicts.append(row["id"])
     return BatchResult(
         accepted=len(inserted), duplicates=duplicates, conflicts=sorted(set(conflicts)), server_time=received_at
     )
+
+
+def ingest_web_batch(
+    engine: Engine, source: Source, batch: TapBatch, *, repeat_seconds: float, skew_seconds: float = 120.0
+) -> BatchResult:
+    """Store a web page's batch as :func:`ingest_batch` stores a kiosk's (idempotent by tap id, atomic, the same
+    rollups), with channel ``web`` and the touchpoint, and the server deciding what is a repeat: a customer's first
+    tap within ``repeat_seconds`` (effective time) of a counted first tap of the same phone (``boot_id``, the
+    page's device id) at this touchpoint is stored flagged ``repeat``, and so are the further answers linked to
+    it. The touchpoint's row is written first, so concurrent batches of a touchpoint take turns.
+
+    Raises InvalidInput when the page flagged a tap ``repeat`` itself (only the server decides that).
+    """
+    for i, tap in enumerate(batch.taps):
+        if "repeat" in tap.flags:
+            raise InvalidInput(f"taps.{i}.flags: the server decides what is a repeat; send no 'repeat' flag")
+    received_at = datetime.now(UTC)
+    rows, repeated = _batch_rows(batch, source, received_at, skew_seconds)
+    with _writer_turn(engine), engine.begin() as conn:
+        touched = update(touchpoints).where(touchpoints.c.id == source.touchpoint_id)
+        conn.execute(touched.values(last_seen_at=received_at))  # a write first: SQLite takes its lock now
+        stored = set(conn.execute(select(taps.c.id).where(taps.c.id.in_(list(rows)))).scalars()) if rows else set()
+        new = [row for tap_id, row in rows.items() if tap_id not in stored]
+        _flag_web_repeats(conn, source, new, repeat_seconds)
+        inserted = _insert_new(engine.dialect, new)(conn)
+        existing = {i: r for i, r in rows.items() if i not in inserted}
+        duplicates, conflicts = _classify_existing(conn, existing, server_flags=WEB_SERVER_FLAGS)
+        _add_to_rollups(conn, (rows[i] for i in inserted))
+        if inserted:
+            newest = max(rows[i]["effective_at"] for i in inserted)
+            last = func.coalesce(touchpoints.c.last_tap_at, newest)
+            conn.execute(touched.values(
+                received=touchpoints.c.received + len(inserted),
+                last_tap_at=func.max(last, newest) if conn.dialect.name == "sqlite" else func.greatest(last, newest),
+            ))  # fmt: skip
+    return _result(rows, repeated, inserted, duplicates, conflicts, received_at, WEB_SERVER_FLAGS)
+
+
+def _flag_web_repeats(conn: Connection, source: Source, new: list[dict[str, Any]], window: float) -> None:
+    """Flag ``repeat`` (in place) the new first taps within ``window`` seconds of a counted first tap of the
+    same device at the touchpoint (stored or earlier in ``new``, by effective time), and the answers linked to a
+    repeat first tap."""
+    repeats: set[UUID] = set()
+    firsts = sorted((r for r in new if r["first_tap_id"] is None), key=itemgetter("effective_at"))
+    if window > 0:
+        by_device: dict[str, list[datetime]] = {}
+        for row in firsts:
+            counted = by_device.get(row["boot_id"])
+            if counted is None:
+                counted = by_device[row["boot_id"]] = _counted_first_taps(conn, source, row["boot_id"])
+            at = row["effective_at"]
+            if any(abs((at - other).total_seconds()) < window for other in counted):
+                repeats.add(row["id"])
+            else:
+                counted.append(at)
+    linked = {r["first_tap_id"] for r in new if r["first_tap_id"] is not None} - {r["id"] for r in new}
+    if linked:
+        flagged = select(taps.c.id).where(taps.c.id.in_(list(linked)), taps.c.flags.contains("repeat"))
+        repeats.update(conn.execute(flagged).scalars())
+    for row in new:
+        if row["id"] in repeats or row["first_tap_id"] in repeats:
+            row["flags"] = ",".join(filter(None, [*row["flags"].split(","), "repeat"]))
+
+
+def _counted_first_taps(conn: Connection, source: Source, device: str) -> list[datetime]:
+    """Effective times of the counted first taps a device made at the source's touchpoint."""
+    query = select(taps.c.effective_at).where(
+        taps.c.touchpoint_id == source.touchpoint_id,
+        taps.c.boot_id == device,
+        taps.c.first_tap_id.is_(None),
+        ~taps.c.flags.contains("repeat"),
+    )
+    return list(conn.execute(query).scalars())
 
 
 # SQLite has one writer at a time, and a connection that finds the write lock taken sleeps in SQLite's busy
@@ -197,6 +325,7 @@ def _sqlite_time(value: datetime) -> str:
 _SQLITE_STORAGE: dict[str, Callable[[Any], Any]] = {
     **dict.fromkeys(TIME_COLUMNS, _sqlite_time),
     "local_date": date.isoformat,
+    "first_tap_id": lambda value: value.hex if value is not None else None,
 }
 
 
@@ -230,7 +359,9 @@ def _insert_new_sqlite(columns: list[str], rows: Sequence[dict[str, Any]]) -> Ca
     return insert_new
 
 
-def _classify_existing(conn: Connection, rows: dict[UUID, dict[str, Any]]) -> tuple[int, list[UUID]]:
+def _classify_existing(
+    conn: Connection, rows: dict[UUID, dict[str, Any]], *, server_flags: frozenset[str] = KIOSK_SERVER_FLAGS
+) -> tuple[int, list[UUID]]:
     """Count ids stored with identical content (duplicates) and list those with other content."""
     if not rows:
         return 0, []
@@ -238,17 +369,17 @@ def _classify_existing(conn: Connection, rows: dict[UUID, dict[str, Any]]) -> tu
     stored = conn.execute(select(*columns).where(taps.c.id.in_(list(rows)))).all()
     duplicates, conflicts = 0, []
     for row in stored:
-        if _same_content(row._mapping, rows[row.id]):
+        if _same_content(row._mapping, rows[row.id], server_flags):
             duplicates += 1
         else:
             conflicts.append(row.id)
     return duplicates, conflicts
 
 
-def _same_content(stored: Any, sent: dict[str, Any]) -> bool:
-    """Whether a stored tap equals a sent one in everything the kiosk decided."""
-    kiosk_flags = {f for f in stored["flags"].split(",") if f and f != "clock_corrected"}
-    sent_flags = {f for f in sent["flags"].split(",") if f and f != "clock_corrected"}
+def _same_content(stored: Any, sent: dict[str, Any], server_flags: frozenset[str] = KIOSK_SERVER_FLAGS) -> bool:
+    """Whether a stored tap equals a sent one in everything its sender decided (flags the server sets aside)."""
+    kiosk_flags = {f for f in stored["flags"].split(",") if f and f not in server_flags}
+    sent_flags = {f for f in sent["flags"].split(",") if f and f not in server_flags}
     return kiosk_flags == sent_flags and all(stored[name] == sent[name] for name in CONTENT_COLUMNS)
 
 
@@ -264,16 +395,14 @@ def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> Non
     by those left out (by why), so every stored press is counted once somewhere."""
     counted: list[dict[str, Any]] = []
     filtered: Counter[tuple[Any, ...]] = Counter()
-    filtered_key = itemgetter(*FILTERED_KEY[:-1])
     for row in inserted:
+        keyed = {**row, "kiosk_id": row["kiosk_id"] or "", "followup": row["followup"] or ""}  # key columns
         if (why := filtered_why(row["flags"])) is None:
-            counted.append(row)
+            counted.append(keyed)
         else:
-            filtered[(*filtered_key(row), why)] += 1
-    hourly_key, daily_key = itemgetter(*ROLLUP_KEY), itemgetter(*DAILY_KEY[:-1])
-    _upsert_counts(conn, rollups, ROLLUP_KEY, Counter(map(hourly_key, counted)))
-    daily = Counter((*daily_key(row), row["followup"] or "") for row in counted)
-    _upsert_counts(conn, daily_rollups, DAILY_KEY, daily)
+            filtered[itemgetter(*FILTERED_KEY)({**keyed, "why": why})] += 1
+    _upsert_counts(conn, rollups, ROLLUP_KEY, Counter(map(itemgetter(*ROLLUP_KEY), counted)))
+    _upsert_counts(conn, daily_rollups, DAILY_KEY, Counter(map(itemgetter(*DAILY_KEY), counted)))
     _upsert_counts(conn, filtered_rollups, FILTERED_KEY, filtered)
 
 

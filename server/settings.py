@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         default=600, ge=0, description="Requests a kiosk may make per window (per server instance); 0: no limit."
     )
     kiosk_rate_window_seconds: float = Field(default=60.0, gt=0, description="Window of kiosk_rate_limit.")
+    web_rate_limit: int = Field(
+        default=120,
+        ge=0,
+        description="Tap posts per client address per minute on web touchpoints (per instance; phones behind one "
+        "NAT share an address); 0: no limit.",
+    )
     session_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="Dashboard sign-ins last this long.")
     cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only; set true behind a TLS proxy."

@@ -15,6 +15,7 @@ import itertools
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -275,28 +276,31 @@ def stored_taps(engine: Engine) -> Callable[[], dict[str, Any]]:
 
 @pytest.fixture
 def stored_rollups(engine: Engine) -> Callable[[], dict[tuple[Any, ...], int]]:
-    """``stored_rollups()`` -> {(location, question, date, hour, scale, score): count}."""
+    """``stored_rollups()`` -> {(location, question, date, hour, scale, score): count}, all channels together."""
 
     def read() -> dict[tuple[Any, ...], int]:
         with engine.connect() as conn:
             rows = conn.execute(select(rollups)).all()
-        # r.count would be, to the checker, the Sequence method a Row has; the column is its mapping's "count"
-        return {
-            (r.location_id, r.question_id, r.local_date, r.local_hour, r.scale, r.score): r._mapping["count"]
-            for r in rows
-        }
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for r in rows:  # r.count would be the Sequence method a Row has; the column is its mapping's "count"
+            counts[r.location_id, r.question_id, r.local_date, r.local_hour, r.scale, r.score] += r._mapping["count"]
+        return dict(counts)
 
     return read
 
 
 @pytest.fixture
 def stored_daily_rollups(engine: Engine) -> Callable[[], dict[tuple[Any, ...], int]]:
-    """``stored_daily_rollups()`` -> {(location, question, date, kiosk, scale, score, followup): count}."""
+    """``stored_daily_rollups()`` -> {(location, question, date, kiosk, scale, score, followup): count}, all channels
+    together (a web tap's kiosk is '')."""
 
     def read() -> dict[tuple[Any, ...], int]:
         with engine.connect() as conn:
             rows = conn.execute(select(daily_rollups)).all()
-        return {tuple(r)[:-1]: r._mapping["count"] for r in rows}  # the column, not the Sequence method
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for r in rows:
+            counts[tuple(r)[:7]] += r._mapping["count"]  # the column, not the Sequence method
+        return dict(counts)
 
     return read
 

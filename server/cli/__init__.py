@@ -487,4 +487,4 @@ def main() -> None:
 
 
 # Command groups kept in their own modules register themselves on `app` when imported (they import from here).
-from server.cli import feedback, reports  # noqa: E402, F401
+from server.cli import channels, feedback, reports  # noqa: E402, F401

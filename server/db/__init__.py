@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from server.db.engine import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from server.db.tables import (
+    CHANNELS,
     UTCDateTime,
     alert_rules,
     alerts,
@@ -26,6 +27,7 @@ from server.db.tables import (
     subscriptions,
     taps,
     targets,
+    touchpoints,
     user_groups,
     user_locations,
     users,
@@ -36,5 +38,5 @@ __all__ = [
     "MIGRATIONS_DIR", "UTCDateTime", "alert_rules", "alerts", "api_keys", "leases", "notifications", "report_runs",
     "subscriptions", "targets", "webhooks", "current_revision", "daily_rollups", "filtered_rollups", "groups",
     "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
-    "sessions", "taps", "upgrade", "user_groups", "user_locations", "users",
+    "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS", "touchpoints",
 ]  # fmt: skip

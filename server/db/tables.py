@@ -183,11 +183,29 @@ pair_failures = Table(
     Index("ix_pair_failures_failed_at", "failed_at"),
 )
 
+# A web touchpoint: a link or QR code a customer opens on their phone (``/s/<slug>``). The slug is random
+# (128 bits) and is the page's address, not a credential; revoking a touchpoint retires its address.
+touchpoints = Table(
+    "touchpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),  # last batch received
+    Column("last_tap_at", UTCDateTime),  # newest tap stored (effective time)
+    Column("received", BigInteger, nullable=False, server_default="0"),  # taps stored
+)
+
+CHANNELS = ("kiosk", "web")
+
 taps = Table(
     "taps",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("kiosk_id", String(32), ForeignKey("kiosks.id"), nullable=False),
+    Column("kiosk_id", String(32), ForeignKey("kiosks.id")),  # NULL for a web tap
     Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("question_id", String(64), nullable=False),
@@ -203,7 +221,11 @@ taps = Table(
     Column("comment", Text),
     Column("flags", String(200), nullable=False, server_default=""),
     Column("received_at", UTCDateTime, nullable=False),
+    Column("channel", String(8), nullable=False, server_default="kiosk"),  # "kiosk" | "web"
+    Column("touchpoint_id", Integer, ForeignKey("touchpoints.id")),  # a web tap's touchpoint
+    Column("first_tap_id", Uuid),  # a further answer of one customer: their first tap (Tap.first_tap_id)
     Index("ix_taps_kiosk_seq", "kiosk_id", "seq"),
+    Index("ix_taps_touchpoint_device", "touchpoint_id", "boot_id", "effective_at"),  # one answer per phone per N min
     Index("ix_taps_location_date", "location_id", "local_date"),
     Index("ix_taps_location_effective", "location_id", "effective_at"),  # alert windows in effective time
     # Latest comments of a location without scanning its taps.
@@ -226,12 +248,14 @@ rollups = Table(
     Column("local_hour", SmallInteger, primary_key=True),
     Column("scale", SmallInteger, primary_key=True),
     Column("score", SmallInteger, primary_key=True),
+    Column("channel", String(8), primary_key=True, server_default="kiosk"),
     Column("count", BigInteger, nullable=False),
 )
 
 # One row per (location, question, local date, kiosk, scale, score, follow-up reason): whole-day summaries,
 # trends, the per-kiosk split and the reasons breakdown read this (a year is 365 dates, not 8760 hours).
-# ``followup`` is '' for a tap without a reason (a primary key column cannot be NULL).
+# ``followup`` is '' for a tap without a reason, and ``kiosk_id`` '' for a web tap (a primary key column cannot be
+# NULL). Every rollup is split by channel ("kiosk" | "web"), so figures can be filtered by it.
 daily_rollups = Table(
     "daily_rollups",
     metadata,
@@ -242,6 +266,7 @@ daily_rollups = Table(
     Column("scale", SmallInteger, primary_key=True),
     Column("score", SmallInteger, primary_key=True),
     Column("followup", String(64), primary_key=True),
+    Column("channel", String(8), primary_key=True, server_default="kiosk"),
     Column("count", BigInteger, nullable=False),
 )
 
@@ -256,6 +281,7 @@ filtered_rollups = Table(
     Column("local_date", Date, primary_key=True),
     Column("kiosk_id", String(32), primary_key=True),
     Column("why", String(32), primary_key=True),
+    Column("channel", String(8), primary_key=True, server_default="kiosk"),
     Column("count", BigInteger, nullable=False),
 )
 

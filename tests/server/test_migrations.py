@@ -118,6 +118,7 @@ def test_a_first_revision_database_with_taps_upgrades_to_head_with_no_tap_lost(f
         (
             *(r[name] for name in ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score")),
             r["followup"] or "",
+            "kiosk",  # every tap before web touchpoints came from a kiosk
         )
         for r in sent
         if r["flags"] != "repeat"

@@ -30,7 +30,7 @@ class _TapBatchRequest(Request):
             return await super().json()
 
 
-class _TapBatchRoute(APIRoute):
+class TapBatchRoute(APIRoute):
     """Route class that hands the endpoint machinery a :class:`_TapBatchRequest`; the OpenAPI schema
     and all error handling stay FastAPI's own."""
 
@@ -43,7 +43,7 @@ class _TapBatchRoute(APIRoute):
         return route_handler
 
 
-router = APIRouter(prefix="/api/v1/taps", tags=["kiosk"], route_class=_TapBatchRoute)
+router = APIRouter(prefix="/api/v1/taps", tags=["kiosk"], route_class=TapBatchRoute)
 
 
 @router.post(
