@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -79,8 +79,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        _take_migration_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+MIGRATION_LOCK_KEY = 0x5_3A1E_9057  # PostgreSQL advisory lock "smilepost migrates"
+
+
+def _take_migration_lock(connection: Connection) -> None:
+    """Make processes upgrading one database at once (a server starting while an operator's first command runs)
+    take turns, each in one transaction: the next then finds the schema already at the revision. SQLite: the write
+    lock from the start (``BEGIN IMMEDIATE``; waits up to the busy timeout); PostgreSQL: an advisory lock held until
+    the transaction ends."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def current_revision(engine: Engine) -> str | None:

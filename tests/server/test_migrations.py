@@ -5,6 +5,8 @@ Head is whatever the migration scripts say it is today; the test never names it.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -202,5 +204,20 @@ def test_report_webhooks_migrate_both_ways_without_resending_a_report(empty_data
     assert left == [by_mail]  # the webhook's subscription does not turn into an e-mail one
     assert _report_runs(engine) == [(by_mail, week)]  # so last week's report is not sent again
     upgrade(engine)
+    assert current_revision(engine) == _head()
+    engine.dispose()
+
+
+def test_processes_upgrading_a_new_database_at_once_all_succeed(empty_database_url):
+    # A server starting while an operator's first CLI command runs: each upgrades the empty database.
+    script = "import sys; from server.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, empty_database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+
+    assert [p.returncode for p in processes] == [0] * 3, "\n".join(errors)
+    engine = make_engine(empty_database_url)
     assert current_revision(engine) == _head()
     engine.dispose()
