@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from server import InvalidInput
-from shared.protocol import INT32_MAX, FollowUp, LocationConfig
+from shared.protocol import INT32_MAX, MAX_EXTRA_QUESTIONS, FollowUp, LocationConfig, Question
+
+Model = TypeVar("Model", bound=BaseModel)
+QUESTION_SLOTS = tuple(range(1, MAX_EXTRA_QUESTIONS + 1))  # the form's q1 … q3: questions besides the main one
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}:\d{2})-(\d{2}:\d{2})$")
@@ -26,23 +29,35 @@ def form_of(config: LocationConfig) -> dict[str, Any]:
     (:func:`config_from_form`)."""
     followup = config.followup or FollowUp()
     texts = config.texts.get(config.default_language, {})
-
-    def lines(reasons: list[str]) -> str:
-        return "\n".join(f"{r}: {texts[f'reason.{r}']}" if texts.get(f"reason.{r}") else r for r in reasons)
-
     form: dict[str, Any] = {
         "default_language": config.default_language,
         "languages": " ".join(config.texts),
         "thank_you_seconds": config.thank_you_seconds,
         "repeat_press_seconds": config.repeat_press_seconds,
-        "negative_reasons": lines(followup.negative_reasons),
-        "positive_reasons": lines(followup.positive_reasons),
+        "negative_reasons": _reason_lines(followup.negative_reasons, texts),
+        "positive_reasons": _reason_lines(followup.positive_reasons, texts),
         "opening_hours": _hours_text(config.opening_hours),
+        "question_mode": config.question_mode,
+        "question_timeout_seconds": config.question_timeout_seconds,
+        "web_repeat_minutes": config.web_repeat_minutes,
     }
     for language, values in config.texts.items():
         form[f"question.{language}"] = values.get("question", "")
         form[f"thanks.{language}"] = values.get("thanks", "")
+    for slot, question in zip(QUESTION_SLOTS, config.questions, strict=False):
+        own = question.texts.get(config.default_language, {})
+        asked = question.followup or FollowUp()
+        form |= {
+            f"q{slot}.id": question.id, f"q{slot}.scale": question.scale, f"q{slot}.question": own.get("question", ""),
+            f"q{slot}.negative_reasons": _reason_lines(asked.negative_reasons, own),
+            f"q{slot}.positive_reasons": _reason_lines(asked.positive_reasons, own),
+        }  # fmt: skip
     return form
+
+
+def _reason_lines(reasons: list[str], texts: Mapping[str, str]) -> str:
+    """``id: label`` lines (``id`` alone where ``texts`` has no label for it)."""
+    return "\n".join(f"{r}: {texts[f'reason.{r}']}" if texts.get(f"reason.{r}") else r for r in reasons)
 
 
 def _hours_text(hours: Mapping[Any, list[tuple[str, str]]] | None) -> str:
@@ -74,13 +89,7 @@ def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationC
         texts[language] = values
     for reason_id, label in [*negative, *positive]:
         _set_text(texts[default], f"reason.{reason_id}", label)
-    followup = current.followup.model_dump() if current.followup else None
-    if negative or positive:
-        timeout = followup["timeout_seconds"] if followup else FollowUp().timeout_seconds
-        followup = {"negative_reasons": [r for r, _ in negative], "positive_reasons": [r for r, _ in positive],
-                    "timeout_seconds": timeout}  # fmt: skip
-    elif followup is not None and (followup["negative_reasons"] or followup["positive_reasons"]):
-        followup = None  # both lists emptied: no follow-up question
+    followup = _followup(current.followup, negative, positive)
     values = current.model_dump() | {
         "default_language": default,
         "texts": texts,
@@ -88,13 +97,67 @@ def config_from_form(current: LocationConfig, form: dict[str, str]) -> LocationC
         "thank_you_seconds": _number(form.get("thank_you_seconds", ""), "thank-you seconds"),
         "repeat_press_seconds": _number(form.get("repeat_press_seconds", ""), "repeat-press seconds"),
         "opening_hours": _hours(form.get("opening_hours", "")),
+        "question_mode": form.get("question_mode", current.question_mode),
+        "question_timeout_seconds": _number(
+            form.get("question_timeout_seconds", str(current.question_timeout_seconds)), "aspect question seconds"
+        ),
+        "web_repeat_minutes": _number(
+            form.get("web_repeat_minutes", str(current.web_repeat_minutes)), "web repeat minutes"
+        ),  # fmt: skip
+        "questions": [q.model_dump() for q in _questions(current, form, default)],
     }
+    return _validated(LocationConfig, values)
+
+
+def _followup(
+    current: FollowUp | None, negative: list[tuple[str, str]], positive: list[tuple[str, str]]
+) -> dict[str, Any] | None:
+    """A follow-up with these reason lists (the current timeout kept), None when both are empty."""
+    if not (negative or positive):
+        return None
+    timeout = current.timeout_seconds if current else FollowUp().timeout_seconds
+    return {"negative_reasons": [r for r, _ in negative], "positive_reasons": [r for r, _ in positive],
+            "timeout_seconds": timeout}  # fmt: skip
+
+
+def _questions(current: LocationConfig, form: dict[str, str], default: str) -> list[Question]:
+    """The questions besides the main one from the form's slots (a slot with no id is none). A question keeps its
+    texts in other languages and its follow-up timeout from the current question of the same id; the form sets
+    its question text and reason labels in the default language as the main question's fields do.
+    Raises InvalidInput naming the slot's field."""
+    if not any(f"q{slot}.id" in form for slot in QUESTION_SLOTS):
+        return list(current.questions)  # a form without the question fields changes none
+    by_id = {q.id: q for q in current.questions}
+    out = []
+    for slot in QUESTION_SLOTS:
+        question_id = form.get(f"q{slot}.id", "").strip()
+        if not question_id:
+            continue
+        before = by_id.get(question_id)
+        texts = {lang: dict(values) for lang, values in (before.texts if before else {}).items()}
+        own = texts.setdefault(default, {})
+        _set_text(own, "question", form.get(f"q{slot}.question", ""))
+        negative = _reasons(form.get(f"q{slot}.negative_reasons", ""), f"question {slot} negative reasons")
+        positive = _reasons(form.get(f"q{slot}.positive_reasons", ""), f"question {slot} positive reasons")
+        for reason_id, label in [*negative, *positive]:
+            _set_text(own, f"reason.{reason_id}", label)
+        if not own:
+            del texts[default]
+        scale = form.get(f"q{slot}.scale", "5").strip()
+        values = {"id": question_id, "scale": int(scale) if scale.isdigit() else scale, "texts": texts,
+                  "followup": _followup(before.followup if before else None, negative, positive)}  # fmt: skip
+        out.append(_validated(Question, values, f"question {slot} "))
+    return out
+
+
+def _validated(model: type[Model], values: dict[str, Any], prefix: str = "") -> Model:
+    """``values`` validated as ``model``. Raises InvalidInput naming the first field that cannot be used."""
     try:
-        return LocationConfig.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(f"{where}: {first['msg']}") from exc
+        raise InvalidInput(f"{prefix}{where}: {first['msg']}") from exc
 
 
 def _set_text(values: dict[str, str], key: str, typed: str) -> None:

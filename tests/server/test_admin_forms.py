@@ -3,6 +3,7 @@ the server and never from the URL, and the kiosk PIN form."""
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -13,7 +14,7 @@ from server.auth import accounts
 from server.db import locations
 from server.locations import configure_location, location_config, pin_needs_update
 from shared.pins import hash_pin
-from shared.protocol import CommentSettings, FollowUp, LocationConfig
+from shared.protocol import CommentSettings, FollowUp, LocationConfig, Question
 
 PASSWORD = "correct horse battery"
 PIN_HASH_4_DIGITS = (  # an old PBKDF2 hash of "4711", as kiosks were given before PINs had 6 digits
@@ -105,6 +106,15 @@ EVERY_OPTION = LocationConfig(
     opening_hours={"mon": [("06:00", "22:00")], "fri": [("06:00", "12:00"), ("13:00", "24:00")],
                    "sat": [("22:00", "02:00")]},
     admin_pin_hash=hash_pin("246813", n=2, r=1, p=1),
+    questions=[
+        Question(id="wait", scale=11, texts={"nb": {"question": "Hvordan var ventetiden?", "reason.long": "Lang kø"},
+                                             "en": {"question": "How was the wait?"}},
+                 followup=FollowUp(negative_reasons=["long", "unclear"], positive_reasons=[], timeout_seconds=9.0)),
+        Question(id="staff", scale=3, texts={"de": {"question": "Wie war das Personal?"}}),  # nothing in nb
+    ],
+    question_mode="sequence",
+    question_timeout_seconds=12.5,
+    web_repeat_minutes=30.0,
 )  # fmt: skip
 
 
@@ -117,6 +127,12 @@ def test_saving_the_settings_form_unchanged_stores_exactly_the_same_config(signe
 
     # the form shows a reason's label only where the default language has one: no raw id typed in as a label
     assert fields["negative_reasons"] == "queue_time\nseating: Sitteplasser"
+    assert (fields["q1.id"], fields["q1.scale"], fields["q1.negative_reasons"]) == (
+        "wait",
+        "11",
+        "long: Lang kø\nunclear",
+    )
+    assert (fields["q2.id"], fields["q2.question"], fields["q3.id"]) == ("staff", "", "")
     saved = signed_in.post(f"/admin/locations/{location}/config", data=fields, follow_redirects=False)
 
     assert saved.status_code == 303 and saved.headers["location"] == f"/admin/locations/{location}"
@@ -148,6 +164,57 @@ def test_a_changed_label_is_saved_in_the_default_language_and_others_stay(signed
     )
     assert "Saved. Kiosks pick the change up" in saved.text
     assert "Saved." not in signed_in.get(f"/admin/locations/{location}").text  # shown once
+
+
+def test_a_question_is_added_changed_and_taken_off_in_the_settings_form(signed_in, engine, location):
+    with engine.begin() as conn:
+        configure_location(conn, location, config=EVERY_OPTION)
+    fields = form_fields(signed_in.get(f"/admin/locations/{location}").text, "settings")
+    fields |= {
+        "q1.question": "Ventetiden?",
+        "q2.id": "",
+        "q3.id": "toilets",
+        "q3.scale": "4",
+        "q3.question": "Hvordan var toalettene?",
+        "q3.negative_reasons": "dirty: Skittent",
+        "question_mode": "rotate",
+    }
+
+    signed_in.post(f"/admin/locations/{location}/config", data=fields)
+
+    with engine.connect() as conn:
+        config = location_config(conn, location)
+    assert config.question_mode == "rotate"
+    assert [(q.id, q.scale) for q in config.questions] == [("wait", 11), ("toilets", 4)]
+    wait, toilets = config.questions
+    assert wait.texts == {
+        "nb": {"question": "Ventetiden?", "reason.long": "Lang kø"},
+        "en": {"question": "How was the wait?"},
+    }  # English kept
+    assert wait.followup == EVERY_OPTION.questions[0].followup
+    assert toilets.texts == {"nb": {"question": "Hvordan var toalettene?", "reason.dirty": "Skittent"}}
+    assert toilets.followup == FollowUp(negative_reasons=["dirty"], positive_reasons=[])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"q3.id": "main"}, "question ids must differ"),
+        ({"q3.id": "Bad Id"}, "question 3 id: String should match pattern"),
+        ({"q3.id": "x", "q3.scale": "7"}, "question 3 scale: Input should be 3, 4, 5 or 11"),
+        ({"question_mode": "shuffle"}, "question_mode: Input should be 'single', 'rotate' or 'sequence'"),
+    ],
+    ids=["same-id-as-main", "id-form", "scale", "mode"],
+)
+def test_a_question_that_cannot_be_used_is_said_and_nothing_is_saved(signed_in, engine, location, change, message):
+    fields = form_fields(signed_in.get(f"/admin/locations/{location}").text, "settings")
+    before = stored_json(engine, location)
+
+    answer = signed_in.post(f"/admin/locations/{location}/config", data=fields | change)
+
+    assert answer.status_code == 422
+    assert message in html.unescape(answer.text)
+    assert stored_json(engine, location) == before
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from server.auth import accounts, kiosk_tokens, pairing
 from server.auth.accounts import Session
 from server.db import kiosks
 from server.web.flash import set_flash
-from server.web.forms import config_from_form, form_of, whole_number
+from server.web.forms import QUESTION_SLOTS, config_from_form, form_of, whole_number
 from server.web.render import render
 from shared.protocol import SCALES
 
@@ -111,7 +111,8 @@ def _settings_view(
         old_pin = locations.pin_needs_update(conn, location_id)
     return render(
         request, "admin_location.html", session, place=place[0], config=config, form=form or form_of(config),
-        kiosks=kiosk_rows, groups=groups, scales=SCALES, error=error, code=code, old_pin=old_pin,
+        kiosks=kiosk_rows, groups=groups, scales=SCALES, question_slots=QUESTION_SLOTS, error=error, code=code,
+        old_pin=old_pin,
         status_code=422 if error else 200,
     )  # fmt: skip
 
