@@ -120,7 +120,7 @@ def add_touchpoint(conn: Connection, *, location_id: int, name: str | None = Non
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "\x00" in name:
-            raise InvalidInput(f"--name: expected 1 to {MAX_NAME} characters, got {len(name)}")
+            raise InvalidInput(f"name: expected 1 to {MAX_NAME} characters, got {len(name)}")
     else:
         count = len(conn.execute(select(touchpoints.c.id).where(touchpoints.c.location_id == location_id)).all())
         name = f"Web {count + 1}"

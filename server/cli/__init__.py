@@ -43,6 +43,7 @@ EXTRAS = {
         "argon2",
         "prometheus_client",
         "weasyprint",
+        "segno",
     ),
     "kiosk": ("kivy", "sqlite_utils", "httpx"),
 }
