@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import alert_rules, dashboard, drain, fleet, ingest, pin_hash, summary
+from benchmarks import alert_rules, dashboard, drain, fleet, ingest, pin_hash, summary, web_ingest
 from benchmarks._common import RESULTS
 
 
 def main() -> None:
     started = time.perf_counter()
     ingest.run()
+    web_ingest.run()
     summary.run([100_000, 10_000_000])
     fleet.run()
     fleet.run(workers=2)
