@@ -131,8 +131,8 @@ def screenshot(
         "1024x600"
     ),
 ) -> None:
-    """Render every kiosk screen offscreen to PNG files (ask, thanks, followup, comment, pairing, pin, admin,
-    closed, attract, nps), with a built-in demo config; prints the files written."""
+    """Render every kiosk screen offscreen to PNG files (ask, followup, comment, aspect, thanks, nps, attract,
+    closed, pin, admin, pairing), with a built-in demo config; prints the files written."""
     from kiosk.ui.screenshots import render
 
     try:

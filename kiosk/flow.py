@@ -2,9 +2,15 @@
 when the PIN pad locks and what a failed pairing says. The Kivy App (:mod:`kiosk.ui.app`) holds one
 :class:`KioskFlow`, shows what it decides and does the I/O; tests drive it without a window.
 
-- **Answers**: :meth:`KioskFlow.plan_tap` says whether a press is a repeat (``shared.scores.is_repeat`` on the
-  monotonic clock), which follow-up reasons to offer (:func:`followup_reasons`) and whether the tap is held for a
-  follow-up or a comment; :meth:`KioskFlow.add_char` keeps a comment within ``comment.max_chars``.
+- **Questions** (#13): :meth:`KioskFlow.start_customer` picks what the next customer is asked (:class:`Asking`):
+  the main question (``single``), one question in turn (``rotate``: the device's turn, saved with the tap that
+  moves it, see below), or the main question followed by each aspect question (``sequence``);
+  :meth:`KioskFlow.advance` says what follows an answered (or skipped) question.
+- **Answers**: :meth:`KioskFlow.plan_tap` says which question a press answers (with its scale and, for an aspect
+  question, the customer's first tap), whether it is a repeat (``shared.scores.is_repeat`` on the monotonic clock,
+  per question), which follow-up reasons to offer (:func:`question_reasons`, by the side of the face tapped) and
+  whether the tap is held for a follow-up or a comment; :meth:`KioskFlow.add_char` keeps a comment within
+  ``comment.max_chars``.
 - **Keypads**: :class:`DigitEntry` types digits up to a length (pairing codes :data:`CODE_DIGITS`, PINs up to
   :data:`PIN_MAX_DIGITS`); :class:`PinGate` checks a PIN and locks the pad for :data:`PIN_LOCK_SECONDS` after
   :data:`PIN_MAX_FAILURES` wrong ones in a row.
@@ -22,13 +28,15 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+from uuid import UUID
 
 from kiosk.store import StoreCounts
 from kiosk.sync import Rejected, SyncStatus, Unreachable
 from shared.pins import verify_pin
-from shared.protocol import FollowUp, KioskConfig, score_range
+from shared.protocol import FollowUp, KioskConfig, Question, score_range
+from shared.questions import main_question, rotation_pick, sequence_after_main
 from shared.scores import is_repeat, side
 
 log = logging.getLogger(__name__)
@@ -42,8 +50,10 @@ ADMIN_CORNER = 0.12  # of the shorter window side, at least ADMIN_CORNER_MIN_PX
 ADMIN_CORNER_MIN_PX = 72
 ADMIN_IDLE_SECONDS = 120.0  # an admin screen (or the PIN pad) left open returns to the question
 COMMENT_MIN_TIMEOUT = 30.0  # typing takes longer than picking a reason
-CUSTOMER_SCREENS = ("ask", "thanks", "followup", "comment", "attract")
-ANSWER_SCREENS = ("ask", "thanks", "followup", "attract")  # where a digit key is an answer
+ASPECT_SETTLE_SECONDS = 0.4  # an aspect question ignores presses this long: the finger that answered the last one
+CUSTOMER_SCREENS = ("ask", "aspect", "thanks", "followup", "comment", "attract")
+ANSWER_SCREENS = ("ask", "aspect", "thanks", "followup", "attract")  # where a digit key is an answer
+MID_CUSTOMER_SCREENS = ("aspect", "thanks", "followup", "comment")  # a new config waits for the next customer
 STAFF_SCREENS = ("pin", "admin", "pairing")
 KEY_BACKSPACE, KEY_ESCAPE = 8, 27
 KEY_ENTER = (13, 271)  # Return, keypad Enter
@@ -61,26 +71,82 @@ def scores_for(scale: int) -> list[int]:
     return list(score_range(scale))
 
 
+def question_reasons(question: Question, score: int) -> list[str]:
+    """Reason ids to offer after ``score`` on ``question``: its negative set after a negative face, its positive
+    set after a positive one (the side of the face tapped, :func:`shared.scores.side` on the question's scale),
+    none after a middle face or without a follow-up question.
+
+    Raises ValueError (with a follow-up question) for a score outside the question's scale.
+    """
+    if question.followup is None:
+        return []
+    lists = {"negative": question.followup.negative_reasons, "positive": question.followup.positive_reasons}
+    return list(lists.get(side(question.scale, score), []))
+
+
 def followup_reasons(config: KioskConfig, score: int) -> list[str]:
-    """Reason ids to offer after ``score``: the negative set after a negative answer, the positive set after a
-    positive one, none after a middle answer or without a follow-up question.
+    """Reason ids to offer after ``score`` on the main question (see :func:`question_reasons`).
 
     Raises ValueError (with a follow-up question) for a score outside the config's scale.
     """
-    if config.followup is None:
-        return []
-    lists = {"negative": config.followup.negative_reasons, "positive": config.followup.positive_reasons}
-    return list(lists.get(side(config.scale, score), []))
+    return question_reasons(main_question(config, config.scale), score)
+
+
+def customer_questions(config: KioskConfig, turn: int) -> tuple[Question, ...]:
+    """What one customer is asked, in order: the main question (``single``), the question of device turn ``turn``
+    (``rotate``), or the main question then every aspect question (``sequence``)."""
+    if config.question_mode == "sequence":
+        return (main_question(config, config.scale), *sequence_after_main(config))
+    return (rotation_pick(config, config.scale, turn),)
+
+
+@dataclass(frozen=True)
+class Asking:
+    """Where the current customer is: their ``questions`` (fixed when they start, so a new config does not
+    reshuffle a customer half-way) and the ``step`` on screen (0 is their first question; later steps are the
+    aspect questions of a sequence). ``turn`` is the device turn a rotated question was picked for (else None);
+    ``first_tap_id`` the customer's first stored answer, which their aspect answers link to; ``done`` is set by a
+    repeat press, which ends the customer (nothing more is asked); ``shown_at`` the clock time an aspect question
+    appeared."""
+
+    questions: tuple[Question, ...]
+    step: int = 0
+    turn: int | None = None
+    first_tap_id: UUID | None = None
+    done: bool = False
+    shown_at: float | None = None
+
+    @property
+    def question(self) -> Question:
+        """The question on screen."""
+        return self.questions[self.step]
+
+    @property
+    def aspect(self) -> bool:
+        """Whether it is an aspect question of a sequence: skippable, timing out, no comment."""
+        return self.step > 0
+
+    @property
+    def position(self) -> str:
+        """The step on screen among the customer's questions, e.g. "2 / 3" ("" for a customer asked one)."""
+        return f"{self.step + 1} / {len(self.questions)}" if len(self.questions) > 1 else ""
 
 
 @dataclass(frozen=True)
 class TapPlan:
-    """How one press is stored and what follows it: ``repeat`` (flagged, not asked why), the follow-up ``reasons``
-    to offer, and ``hold`` (kept from sync until the follow-up or comment is answered or times out)."""
+    """How one press is stored and what follows it: the ``question_id`` and ``scale`` it answers, ``repeat``
+    (flagged, not asked why), the follow-up ``reasons`` to offer, ``comment`` (whether the comment button is
+    offered), ``hold`` (kept from sync until the follow-up or comment is answered or times out), ``first_tap_id``
+    (an aspect answer: the customer's first tap) and ``next_turn`` (rotate: the device turn saved with the tap)."""
 
+    question_id: str
+    scale: int
     repeat: bool
     reasons: list[str]
     hold: bool
+    comment: bool = False
+    first_tap_id: UUID | None = None
+    next_turn: int | None = None
 
     @property
     def flags(self) -> list[str]:
@@ -235,6 +301,12 @@ def after_idle(screen: str) -> Literal["ask", "attract"] | None:
     return "attract" if screen == "ask" else None
 
 
+def new_config_applies_now(screen: str) -> bool:
+    """Whether a new config changes the question on ``screen`` at once; a customer mid-way (an aspect question,
+    a follow-up, a comment, the thank-you screen) finishes with the questions they started with."""
+    return screen not in MID_CUSTOMER_SCREENS
+
+
 def after_hours_check(open_now: bool, screen: str) -> Literal["ask", "closed"] | None:
     """The screen to switch to after checking opening hours: closed over a customer screen, the question when
     it opens again; None to stay (staff screens are never interrupted)."""
@@ -251,37 +323,106 @@ def in_admin_corner(x: float, y: float, width: float, height: float) -> bool:
 
 class KioskFlow:
     """The decisions of one kiosk. ``config`` is the config in use (the App replaces it when a new one arrives);
-    ``clock`` is the monotonic clock for repeat presses and the PIN lock."""
+    ``clock`` is the monotonic clock for repeat presses and the PIN lock; ``turn`` the device's rotation turn (the
+    App reads it from the outbox, :meth:`kiosk.store.Store.question_turn`).
 
-    def __init__(self, config: KioskConfig = UNPAIRED_CONFIG, *, clock: Callable[[], float] = time.monotonic) -> None:
+    **Rotation** (``rotate``): customer after customer gets the question of the device's ``turn``, main first, in
+    config order, around again. A press moves the turn past the question it answered, unless it is a repeat press
+    (a repeat is nobody new, so the next customer still gets the next question in turn); presses on one question
+    before the next customer starts (a button box on the thank-you screen) answer that same question and move the
+    turn to the same place, so none is skipped.
+
+    **Sequence** (``sequence``): the main question, then each aspect question in order (:meth:`advance`), after
+    the main answer's follow-up or comment if there is one. An aspect question offers its own follow-up reasons
+    (never a comment), can be skipped and times out after ``question_timeout_seconds``; a skipped or unanswered one
+    stores nothing. A repeat press, or a main answer that could not be stored, ends the customer. For its first
+    :data:`ASPECT_SETTLE_SECONDS` an aspect question ignores presses (:meth:`settling`): its faces appear where the
+    previous question's were, under a finger that may still be bouncing.
+
+    A press answers the question last shown to the customer (also on the thank-you, follow-up and attract screens,
+    where a button box may press) until :meth:`start_customer` picks the next customer's question.
+    """
+
+    def __init__(
+        self, config: KioskConfig = UNPAIRED_CONFIG, *, clock: Callable[[], float] = time.monotonic, turn: int = 0
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.turn = turn
         self.pin = PinGate(clock=clock)
         self.pair_code = DigitEntry(CODE_DIGITS)
-        self._last_press: float | None = None
+        self._last_press: dict[str, float] = {}  # question id -> clock() of its previous press
+        self.asking = self.start_customer()
 
     # -- customers
 
-    def plan_tap(self, score: int) -> TapPlan:
-        """Plan a press of ``score`` now (it becomes the previous press for the next repeat check).
+    def start_customer(self) -> Asking:
+        """A new customer: what they are asked, from the config and the device's turn (see the class docstring).
+        Starting again before anyone answered picks the same question."""
+        rotated = self.config.question_mode == "rotate"
+        self.asking = Asking(customer_questions(self.config, self.turn), turn=self.turn if rotated else None)
+        return self.asking
 
-        Raises ValueError (with a follow-up question) for a score outside the scale.
+    def plan_tap(self, score: int) -> TapPlan:
+        """Plan a press of ``score`` on the question on screen now (it becomes that question's previous press for
+        the next repeat check).
+
+        Raises ValueError (with a follow-up question) for a score outside the question's scale.
         """
+        asking, question = self.asking, self.asking.question
         now = self.clock()
-        since = None if self._last_press is None else now - self._last_press
-        repeat = is_repeat(since, self.config.repeat_press_seconds)
-        self._last_press = now
-        reasons = [] if repeat else followup_reasons(self.config, score)
-        hold = not repeat and bool(reasons or self.config.comment.enabled)
-        return TapPlan(repeat=repeat, reasons=reasons, hold=hold)
+        previous = self._last_press.get(question.id)
+        repeat = is_repeat(None if previous is None else now - previous, self.config.repeat_press_seconds)
+        self._last_press[question.id] = now
+        reasons = [] if repeat else question_reasons(question, score)
+        comment = not repeat and not asking.aspect and self.config.comment.enabled
+        return TapPlan(
+            question_id=question.id,
+            scale=question.scale,
+            repeat=repeat,
+            reasons=reasons,
+            hold=bool(reasons) or comment,
+            comment=comment,
+            first_tap_id=asking.first_tap_id if asking.aspect else None,
+            next_turn=asking.turn + 1 if asking.turn is not None and not repeat else None,
+        )
+
+    def recorded(self, plan: TapPlan, tap_id: UUID) -> None:
+        """The tap planned as ``plan`` was stored as ``tap_id``: the turn moves, a first answer becomes the one
+        later answers link to, a repeat ends the customer. (A tap that could not be stored changes nothing.)"""
+        if plan.next_turn is not None:
+            self.turn = plan.next_turn
+        if plan.repeat:
+            self.asking = replace(self.asking, done=True)
+        elif not self.asking.aspect:
+            self.asking = replace(self.asking, first_tap_id=tap_id)
+
+    def advance(self) -> Asking | None:
+        """The customer is done with the question on screen (answered, its follow-up over, or skipped): the next
+        question of their sequence, or None when nothing more is asked (show thanks)."""
+        asking = self.asking
+        if asking.done or asking.first_tap_id is None or asking.step + 1 >= len(asking.questions):
+            return None
+        self.asking = replace(asking, step=asking.step + 1, shown_at=self.clock())
+        return self.asking
+
+    def settling(self) -> bool:
+        """Whether a press now is ignored (not stored): an aspect question that appeared under
+        :data:`ASPECT_SETTLE_SECONDS` ago."""
+        shown = self.asking.shown_at
+        return shown is not None and self.clock() - shown < ASPECT_SETTLE_SECONDS
 
     def forget_last_press(self) -> None:
         """The next press is nobody's repeat (a new config, a test starting fresh)."""
-        self._last_press = None
+        self._last_press.clear()
 
     def followup_seconds(self) -> float:
-        """How long a follow-up question waits for an answer."""
-        return (self.config.followup or FollowUp()).timeout_seconds
+        """How long a follow-up question (of the question on screen) waits for an answer."""
+        return (self.asking.question.followup or FollowUp()).timeout_seconds
+
+    def question_seconds(self) -> float:
+        """How long an aspect question waits for an answer before the customer counts as gone."""
+        return self.config.question_timeout_seconds
 
     def comment_seconds(self) -> float:
         """How long the comment keyboard waits for the next key: the follow-up time, at least 30 s."""
@@ -300,8 +441,9 @@ class KioskFlow:
     def key(self, screen: str, keycode: int, codepoint: str | None) -> KeyCommand | None:
         """What key ``keycode`` (typing ``codepoint``) does on ``screen``; None if the kiosk does not handle it.
 
-        Escape never closes the kiosk; digits act like the faces (1..n; 0-9 on a 0-10 question) on the customer
-        screens and type on the keypads; the comment screen takes every printable character.
+        Escape never closes the kiosk; digits act like the faces of the question on screen (1..n; 0-9 on a 0-10
+        question) on the customer screens and type on the keypads; the comment screen takes every printable
+        character.
         """
         digit = key_digit(keycode)
         if keycode == KEY_ESCAPE:
@@ -310,7 +452,7 @@ class KioskFlow:
             return _pad_command(keycode, digit)
         if screen == "comment":
             return _comment_command(keycode, codepoint)
-        if screen in ANSWER_SCREENS and digit is not None and digit in scores_for(self.config.scale):
+        if screen in ANSWER_SCREENS and digit is not None and digit in scores_for(self.asking.question.scale):
             return KeyCommand("tap", score=digit)
         return None
 
@@ -410,6 +552,7 @@ __all__ = [
     "PIN_MAX_DIGITS",
     "PIN_MAX_FAILURES",
     "UNPAIRED_CONFIG",
+    "Asking",
     "DigitEntry",
     "KeyCommand",
     "KioskFlow",
@@ -421,10 +564,13 @@ __all__ = [
     "after_hours_check",
     "after_idle",
     "code_problem",
+    "customer_questions",
     "followup_reasons",
     "in_admin_corner",
     "key_digit",
+    "new_config_applies_now",
     "pairing_failure",
     "paired_notice",
+    "question_reasons",
     "scores_for",
 ]

@@ -25,6 +25,12 @@ reason / comment / ``followup_timeout`` flag and released it. So the server rece
 full content, and a tap never changes after it was sent (the server would call a changed re-send a conflict).
 :meth:`Store.release_holds` completes holds left by a crash as timeouts; the app calls it at start.
 
+**Several questions** (#13): every answer is its own tap with its ``question_id`` and ``scale``; an aspect answer
+of a sequence carries ``first_tap_id``, the id of the same customer's first tap. The rotation turn (which question
+the next customer of a ``rotate`` location gets, :class:`kiosk.flow.KioskFlow`) is kept in the ``counters`` table,
+written in the same transaction as the tap that moves it (:meth:`Store.record_tap` ``next_turn``), so it survives a
+restart without a second commit on the UI thread.
+
 The same file keeps the kiosk's **credentials** (kiosk id and token from pairing), so the file is made
 readable by its owner only (mode 0600; SQLite gives its -wal and -shm files the same mode).
 
@@ -63,6 +69,8 @@ FILENAME = "outbox.db"
 TAPS = "taps"
 CONFIG = "config"
 CREDENTIALS = "credentials"
+COUNTERS = "counters"
+QUESTION_TURN = "question_turn"  # the rotation turn of the next customer (kiosk.flow)
 FILE_MODE = 0o600  # the outbox holds the kiosk's token
 _CONFIG_KEY = "kiosk"
 _MARK_CHUNK = 500  # ids per UPDATE; far below SQLite's bound-parameter limit
@@ -90,29 +98,36 @@ CREATE TABLE IF NOT EXISTS taps (
     synced_at TEXT,
     held INTEGER NOT NULL DEFAULT 0,
     quarantined_at TEXT,
-    quarantine_reason TEXT
+    quarantine_reason TEXT,
+    first_tap_id TEXT
 )
 """
-# Outbox files made before follow-up questions (#3) or quarantine (#5) lack these columns; added on open.
+# Outbox files made before follow-up questions (#3), quarantine (#5) or several questions (#13) lack these
+# columns; added on open.
 _ADDED_COLUMNS = {
     "held": "ALTER TABLE taps ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
     "quarantined_at": "ALTER TABLE taps ADD COLUMN quarantined_at TEXT",
     "quarantine_reason": "ALTER TABLE taps ADD COLUMN quarantine_reason TEXT",
+    "first_tap_id": "ALTER TABLE taps ADD COLUMN first_tap_id TEXT",
 }
 # sqlite-utils' create_index() cannot make a partial index. This one holds only unsynced rows, so `pending`
 # and the pending count stay fast however many synced taps pile up, and it costs little to maintain.
 _CREATE_PENDING_INDEX = "CREATE INDEX IF NOT EXISTS taps_pending ON taps (seq) WHERE synced_at IS NULL"
 # The kiosk's hot path: Table.insert() introspects the table on every call; one prepared statement does not.
 _INSERT_TAP = """
-INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, held)
-VALUES (:id, :question_id, :score, :scale, :tapped_at, :mono_ns, :boot_id, :followup, :comment, :flags, :held)
+INSERT INTO taps (
+    id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, first_tap_id, held
+) VALUES (
+    :id, :question_id, :score, :scale, :tapped_at, :mono_ns, :boot_id, :followup, :comment, :flags, :first_tap_id, :held
+)
 """
+_SAVE_COUNTER = "INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 # Only a held, unsynced row may change, and only once: then it is released for sync.
 _COMPLETE_TAP = """
 UPDATE taps SET followup = :followup, comment = :comment, flags = :flags, held = 0
 WHERE id = :id AND held = 1 AND synced_at IS NULL
 """
-_TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags"
+_TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, first_tap_id"
 _PENDING = "synced_at IS NULL AND held = 0 AND quarantined_at IS NULL"
 
 
@@ -214,6 +229,7 @@ class Store:
                 not_null=["server", "kiosk_id", "token", "saved_at"],
                 if_not_exists=True,
             )
+            self.db.create_table(COUNTERS, {"key": str, "value": int}, pk="key", not_null=["value"], if_not_exists=True)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(taps)").fetchall()}
             for column, alter in _ADDED_COLUMNS.items():
                 if column not in columns:
@@ -232,12 +248,17 @@ class Store:
         comment: str | None = None,
         flags: Sequence[str] = (),
         hold: bool = False,
+        first_tap_id: UUID | None = None,
+        next_turn: int | None = None,
     ) -> Tap:
         """Store one tap durably (committed with synchronous=FULL) and return it with its new ``seq``.
 
         ``hold=True`` keeps it from :meth:`pending` until :meth:`complete_tap` (a follow-up question is open).
+        ``first_tap_id`` links an aspect answer to its customer's first tap; ``next_turn`` saves the rotation turn
+        (:meth:`question_turn`) in the same transaction as the tap.
         Raises pydantic.ValidationError if the protocol would refuse the tap (e.g. a score outside the scale);
-        nothing is stored then. Raises sqlite3.Error if SQLite cannot commit; nothing is stored then either.
+        nothing is stored then. Raises sqlite3.Error if SQLite cannot commit; nothing is stored then either
+        (nor the turn).
         """
         # Validate before writing, with a placeholder seq: the real one comes from the INSERT.
         draft = Tap(
@@ -252,9 +273,15 @@ class Store:
             followup=followup,
             comment=comment,
             flags=list(flags),  # type: ignore[arg-type]  # validated by the model
+            first_tap_id=first_tap_id,
         )
         row = {**_row_from_tap(draft), "held": int(hold)}
-        cursor = self.db.execute(_INSERT_TAP, row)  # one statement, committed by execute()
+        if next_turn is None:
+            cursor = self.db.execute(_INSERT_TAP, row)  # one statement, committed by execute()
+        else:
+            with self.db.atomic():  # the tap and the turn it moves: one commit
+                cursor = self.db.execute(_INSERT_TAP, row)
+                self.db.execute(_SAVE_COUNTER, [QUESTION_TURN, next_turn])
         seq = cursor.lastrowid
         assert seq is not None  # an INSERT into a rowid table always sets it
         return draft.model_copy(update={"seq": seq})
@@ -298,6 +325,11 @@ class Store:
         if released:
             log.info("released %d held tap(s) as follow-up timeouts", released)
         return released
+
+    def question_turn(self) -> int:
+        """The rotation turn of the next customer, as last saved by :meth:`record_tap`; 0 if never saved."""
+        row = self.db.execute("SELECT value FROM counters WHERE key = ?", [QUESTION_TURN]).fetchone()
+        return int(row[0]) if row else 0
 
     def held(self) -> list[Tap]:
         """Taps waiting for their follow-up answer, oldest first."""
@@ -485,6 +517,7 @@ def _row_from_tap(tap: Tap) -> dict[str, Any]:
         "followup": tap.followup,
         "comment": tap.comment,
         "flags": json.dumps(tap.flags),
+        "first_tap_id": str(tap.first_tap_id) if tap.first_tap_id is not None else None,
     }
 
 

@@ -238,6 +238,14 @@ def _error_for(response: httpx.Response) -> SyncError:
     return Unreachable(f"unexpected HTTP {status} {location}".rstrip(), status=status)
 
 
+def wire_json(batch: TapBatch) -> str:
+    """``batch`` as the JSON body of ``POST /api/v1/taps``. A tap's ``first_tap_id`` (#13: an aspect answer's link
+    to its customer's first tap) is sent only when set, so every other tap goes out exactly as before several
+    questions, which a server that predates the field still takes."""
+    unlinked = {index: {"first_tap_id"} for index, tap in enumerate(batch.taps) if tap.first_tap_id is None}
+    return batch.model_dump_json(exclude={"taps": unlinked} if unlinked else None)
+
+
 def _parse(response: httpx.Response, model: type[_Model]) -> _Model:
     """The body of a 2xx answer as ``model``.
 
@@ -347,7 +355,7 @@ class Syncer:
 
         Raises _TooLarge on 413, _BadTaps on a 422 naming taps, Unreachable or Rejected otherwise.
         """
-        body = self._batch(taps).model_dump_json()
+        body = wire_json(self._batch(taps))
         response = self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
         if response.status_code == 413:
             raise _TooLarge()
@@ -673,4 +681,5 @@ __all__ = [
     "make_client",
     "pair",
     "parse_retry_after",
+    "wire_json",
 ]

@@ -2,13 +2,14 @@
 label, follow-up reason labels, and the comment keyboard's rows per language. Pure; no Kivy, no I/O.
 
 Every text comes from the config's ``texts[<language>][<key>]``, falling back to the default language, then
-English, then the built-in English :data:`KIOSK_TEXTS`. Face drawing lives in :mod:`kiosk.ui.faces`.
+English, then the built-in English :data:`KIOSK_TEXTS`. A question besides the main one (#13) brings its own texts
+(:func:`question_text`, :func:`question_reason_label`). Face drawing lives in :mod:`kiosk.ui.faces`.
 """
 
 from __future__ import annotations
 
 from shared import texts
-from shared.protocol import DEFAULT_TEXTS, KioskConfig
+from shared.protocol import DEFAULT_TEXTS, KioskConfig, Question
 
 #: English texts for every key in shared.protocol.TEXT_KEYS; a config's texts override them per language.
 KIOSK_TEXTS: dict[str, str] = {
@@ -63,6 +64,32 @@ def reason_label(config: KioskConfig, reason: str, language: str | None = None) 
     return texts.reason_label(config, reason, language)
 
 
+def _question_lookup(config: KioskConfig, question: Question, key: str, language: str | None) -> str | None:
+    """Text ``key`` of ``question`` in ``language``, else the default language, else English, else any language
+    the question has it in; None if it has none."""
+    for lang in (language or config.default_language, config.default_language, "en", *question.texts):
+        if text := question.texts.get(lang, {}).get(key):
+            return text
+    return None
+
+
+def question_text(config: KioskConfig, question: Question, language: str | None = None) -> str:
+    """What ``question`` asks, in ``language``: the main question's text as :func:`text_for` finds it (down to the
+    built-in one); another question's from its own texts (that language, the default one, English, any), else its
+    id made readable ("staff_friendliness" -> "Staff friendliness", as :func:`shared.texts.readable` words a reason).
+    """
+    if question.id == config.question_id:
+        return text_for(config, "question", language)
+    found = _question_lookup(config, question, "question", language)
+    return found or texts.readable(question.id.replace("-", "_"))
+
+
+def question_reason_label(config: KioskConfig, question: Question, reason: str, language: str | None = None) -> str:
+    """Label of follow-up reason ``reason`` of ``question``: from the question's texts ("reason.<id>"), else the
+    config's (:func:`reason_label`, which ends with the id made readable)."""
+    return _question_lookup(config, question, f"reason.{reason}", language) or reason_label(config, reason, language)
+
+
 def languages(config: KioskConfig) -> list[str]:
     """Languages the language button cycles through: the default first, then the others in config order."""
     codes = list(config.texts)
@@ -102,6 +129,8 @@ __all__ = [
     "language_name",
     "languages",
     "next_language",
+    "question_reason_label",
+    "question_text",
     "reason_label",
     "text_for",
     "texts_in",

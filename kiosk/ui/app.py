@@ -4,12 +4,15 @@ pairing, a PIN-locked admin screen, and the closed / attract states.
 The App holds what the ``.kv`` files show (Kivy properties) and asks a :class:`kiosk.flow.KioskFlow` for every
 decision (repeat and hold, keys, the PIN lock, idle and opening hours); the work is done by :mod:`kiosk.store`,
 :mod:`kiosk.sync` and :mod:`kiosk.hours`, the texts come from :mod:`kiosk.texts`. Widgets live in
-:mod:`kiosk.ui.widgets`; the ask, thanks, closed and attract screens and the root in :mod:`kiosk.ui.screens`; the
-follow-up and comment screens (which hold the held tap) in :mod:`kiosk.ui.followup`; the pairing, PIN and admin
-screens in :mod:`kiosk.ui.staff`; layout in ``kiosk/ui/kv/*.kv`` (one file per screen, plus widgets and root).
+:mod:`kiosk.ui.widgets`; the ask, aspect (a further question of a sequence), thanks, closed and attract screens and
+the root in :mod:`kiosk.ui.screens`; the follow-up and comment screens (which hold the held tap) in
+:mod:`kiosk.ui.followup`; the pairing, PIN and admin screens in :mod:`kiosk.ui.staff`; layout in
+``kiosk/ui/kv/*.kv`` (one file per screen, plus widgets and root).
 Kivy reads argv and the environment when it is imported, so :mod:`kiosk.ui.kivy_env` prepares both first.
 
-Screens: ``ask`` → ``thanks`` (or ``followup`` → [``comment``] → ``thanks``) → ``ask``; ``attract`` when idle;
+Screens: ``ask`` → ``thanks`` (or ``followup`` → [``comment``] → ``thanks``) → ``ask``; in ``sequence`` mode each
+aspect question comes before ``thanks``: ``ask`` → [``followup`` …] → ``aspect`` → [``followup`` …] → ``aspect`` …
+→ ``thanks`` (#13; what is asked when is :class:`kiosk.flow.KioskFlow`'s decision); ``attract`` when idle;
 ``closed`` outside opening hours (nothing is recorded); ``pairing`` until the kiosk has a token; ``pin`` →
 ``admin`` after a long press in the top-left corner.
 
@@ -39,19 +42,27 @@ from kivy.app import App
 from kivy.clock import Clock, ClockEvent
 from kivy.config import Config
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
+from kivy.properties import DictProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import ScreenManager
 
-from kiosk.flow import UNPAIRED_CONFIG, KeyCommand, KioskFlow, TapPlan, after_hours_check, after_idle
+from kiosk.flow import (
+    UNPAIRED_CONFIG,
+    KeyCommand,
+    KioskFlow,
+    TapPlan,
+    after_hours_check,
+    after_idle,
+    new_config_applies_now,
+)
 from kiosk.hours import is_open
 from kiosk.recovery import damage_note
 from kiosk.settings import KioskSettings
 from kiosk.store import Credentials, Store
 from kiosk.sync import SyncStatus, SyncWorker
-from kiosk.texts import KIOSK_TEXTS, language_label, next_language, texts_in
+from kiosk.texts import KIOSK_TEXTS, language_label, next_language, question_text, texts_in
 from kiosk.ui.display import wants_touch_probe
 from kiosk.ui.followup import CommentScreen, FollowupScreen
-from kiosk.ui.screens import AskScreen, KioskRoot
+from kiosk.ui.screens import AskScreen, AspectScreen, KioskRoot
 from kiosk.ui.staff import AdminScreen, PairingScreen, PinScreen
 from kiosk.ui.syncing import SyncLink
 from shared.protocol import KioskConfig, Tap
@@ -63,6 +74,7 @@ KV_DIR = Path(__file__).parent / "kv"
 KV_FILES = (
     "widgets.kv",
     "ask.kv",
+    "aspect.kv",
     "thanks.kv",
     "followup.kv",
     "comment.kv",
@@ -83,14 +95,12 @@ class SmilepostKioskApp(App):
 
     title = "Smilepost"
     t = DictProperty(dict(KIOSK_TEXTS))  # texts of the current language, by key
-    question_text = StringProperty("")
+    question_text = StringProperty("")  # the question on screen (ask or aspect), in the current language
     thanks_text = StringProperty("")
     status_text = StringProperty("")
     language = StringProperty("en")
     language_label = StringProperty("")
-    scale = NumericProperty(5)
     u = NumericProperty(6.0)  # one hundredth of the shorter window side: the unit of every size in the .kv files
-    comment_enabled = BooleanProperty(False)
     comment_max = NumericProperty(200)
     pin_back_seconds = PIN_BACK_SECONDS  # tests shorten it
 
@@ -135,6 +145,7 @@ class SmilepostKioskApp(App):
         _load_kv()
         self.store = Store.open(self.settings.data_dir)
         self.store.release_holds()
+        self.flow.turn = self.store.question_turn()
         self.credentials = self.store.credentials()
         root = KioskRoot()
         self.screens = root.ids.screens
@@ -191,37 +202,60 @@ class SmilepostKioskApp(App):
     # -- customers ----------------------------------------------------------------------------------------
 
     def tap(self, score: int) -> Tap | None:
-        """Commit the answer (UI thread, before anything else), then show the follow-up or thanks; wake sync.
+        """Commit the answer to the question on screen (UI thread, before anything else), then show its follow-up,
+        the customer's next question or thanks; wake sync.
 
-        Outside opening hours nothing is recorded and the closed screen shows. A tap that gets a follow-up
-        question is held from sync until it is answered or times out (:meth:`kiosk.flow.KioskFlow.plan_tap`).
-        Returns the stored tap, or None if nothing was stored (closed, or SQLite failed: logged, and the customer
-        still sees thanks). Raises pydantic.ValidationError if ``score`` is not on the current scale (a bug).
+        Outside opening hours nothing is recorded and the closed screen shows; nor is a press on an aspect question
+        that has only just appeared (:meth:`kiosk.flow.KioskFlow.settling`). A tap that gets a follow-up question
+        is held from sync until it is answered or times out (:meth:`kiosk.flow.KioskFlow.plan_tap`). Returns the
+        stored tap, or None if nothing was stored (closed, settling, or SQLite failed: logged, and the customer
+        still sees thanks). Raises pydantic.ValidationError if ``score`` is not on the question's scale (a bug).
         """
         assert self.store is not None, "build() opens the store"
-        if not self.check_open():
+        if not self.check_open() or self.flow.settling():
             return None
         self._finish_followup(timed_out=True)  # a button-box press while a follow-up was open
         plan = self.flow.plan_tap(int(score))
         stored = self._record(int(score), plan)
+        if stored is not None:
+            self.flow.recorded(plan, stored.id)
         self.events.append(("tap", time.perf_counter()))
         if stored is not None and plan.hold:
-            self._followup().start(stored.id, plan.reasons)
+            self._followup().start(stored.id, plan.reasons, comment=plan.comment)
         else:
-            self.show_thanks()
+            self.next_question()
         self.syncing.wake()
         return stored
 
     def _record(self, score: int, plan: TapPlan) -> Tap | None:
         """Store the tap as planned; None if SQLite failed (logged, and the status line says so)."""
         assert self.store is not None
-        config = self.kiosk_config
         try:
-            return self.store.record_tap(score, config.scale, config.question_id, flags=plan.flags, hold=plan.hold)
+            return self.store.record_tap(
+                score,
+                plan.scale,
+                plan.question_id,
+                flags=plan.flags,
+                hold=plan.hold,
+                first_tap_id=plan.first_tap_id,
+                next_turn=plan.next_turn,
+            )
         except (sqlite3.Error, OSError):
             log.exception("could not store a tap")
             self.show_status("storage error")
             return None
+
+    def next_question(self) -> None:
+        """The customer is done with the question on screen (answered, its follow-up over, or skipped): their
+        next aspect question, else the thank-you screen (:meth:`kiosk.flow.KioskFlow.advance`)."""
+        asking = self.flow.advance()
+        if asking is None:
+            self.show_thanks()
+            return
+        self._show_asked()
+        aspect: AspectScreen = self._screen("aspect")
+        aspect.open(asking.question.scale, asking.position, self.flow.question_seconds())
+        self.switch_to("aspect")
 
     def show_thanks(self) -> None:
         """Switch to the thank-you screen now; come back to the question after thank_you_seconds."""
@@ -229,10 +263,25 @@ class SmilepostKioskApp(App):
         self.back_to_question_in(self.kiosk_config.thank_you_seconds)
 
     def show_question(self, *_: Any) -> None:
-        """The question, in the default language again: the next customer starts fresh."""
+        """The next customer's question, in the default language again: the next customer starts fresh."""
         self._cancel(self._back_event)
+        self._start_customer()
         self.set_language(self.kiosk_config.default_language)
         self.switch_to("ask" if self.check_open() else "closed")
+
+    def _start_customer(self) -> None:
+        """A new customer: the flow picks their question (:meth:`kiosk.flow.KioskFlow.start_customer`)."""
+        self.flow.start_customer()
+        self._show_asked()
+
+    def _show_asked(self) -> None:
+        """The text and scale of the question on screen; a customer's first question gets the ask screen's
+        faces (an aspect question's are set by :meth:`kiosk.ui.screens.AspectScreen.open`)."""
+        asking = self.flow.asking
+        self.question_text = question_text(self.kiosk_config, asking.question, self.language)
+        if not asking.aspect:
+            ask: AskScreen = self._screen("ask")
+            ask.show_scale(asking.question.scale)
 
     def _finish_followup(self, *, timed_out: bool) -> None:
         """Complete the held tap, if there is one (see :meth:`kiosk.ui.followup.FollowupScreen.finish`)."""
@@ -253,7 +302,8 @@ class SmilepostKioskApp(App):
         """Show every text in ``code`` (unknown codes fall back, see :func:`kiosk.texts.text_for`)."""
         self.language = code
         self.t = texts_in(self.kiosk_config, code)
-        self.question_text, self.thanks_text = self.t["question"], self.t["thanks"]
+        self.question_text = question_text(self.kiosk_config, self.flow.asking.question, code)
+        self.thanks_text = self.t["thanks"]
         self.language_label = language_label(self.kiosk_config, code)
 
     # -- idle, attract, opening hours ---------------------------------------------------------------------
@@ -291,22 +341,22 @@ class SmilepostKioskApp(App):
             self._cancel(self._back_event)
             self.switch_to("closed")
         elif target == "ask":
+            self._start_customer()
             self.switch_to("ask")
         return open_now
 
     # -- config and status --------------------------------------------------------------------------------
 
     def apply_config(self, config: KioskConfig) -> None:
-        """Use ``config`` now: texts, languages, scale, follow-up, comment, opening hours, attract time."""
-        ask: AskScreen = self._screen("ask")
-        scale_changed = config.scale != self.kiosk_config.scale or not ask.faces
+        """Use ``config`` now: texts, languages, questions and scales, follow-up, comment, opening hours, attract
+        time. A customer mid-way keeps the questions they started with (:func:`kiosk.flow.new_config_applies_now`).
+        """
+        assert self.screens is not None
         self.flow.config = config
-        self.scale = config.scale
-        self.comment_enabled = config.comment.enabled
         self.comment_max = config.comment.max_chars
+        if new_config_applies_now(self.screens.current):
+            self._start_customer()
         self.set_language(self.language if self.language in config.texts else config.default_language)
-        if scale_changed:
-            ask.show_scale(config.scale)
         self.check_open()
         self.note_activity()
 

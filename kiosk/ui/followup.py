@@ -1,8 +1,9 @@
-"""After a face that gets a follow-up: the follow-up screen (why? up to six reasons, a comment button, "no,
-thanks") and the comment keyboard. The follow-up screen holds the held tap and the timer that ends the wait as a
-timeout, and completes the tap in the outbox (:meth:`kiosk.store.Store.complete_tap`), which releases it for sync.
-Layout in ``kv/followup.kv`` and ``kv/comment.kv``; what is offered and how long it waits come from
-:mod:`kiosk.flow`.
+"""After a face that gets a follow-up: the follow-up screen (why? up to six reasons of the question answered, a
+comment button on a customer's first answer when comments are on, "no, thanks") and the comment keyboard. The
+follow-up screen holds the held tap and the timer that ends the wait as a timeout, and completes the tap in the
+outbox (:meth:`kiosk.store.Store.complete_tap`), which releases it for sync; then the customer's next question
+follows, if there is one (:meth:`kiosk.ui.app.SmilepostKioskApp.next_question`). Layout in ``kv/followup.kv`` and
+``kv/comment.kv``; what is offered and how long it waits come from :mod:`kiosk.flow`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import kiosk.ui.kivy_env  # noqa: F401  (prepares the environment Kivy reads on 
 
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.texts import key_rows, reason_label
+from kiosk.texts import key_rows, question_reason_label
 from kiosk.ui.widgets import CharKey, KeyRow, ReasonButton
 
 if TYPE_CHECKING:
@@ -37,16 +38,21 @@ def _app() -> SmilepostKioskApp:
 class FollowupScreen(Screen):
     """Why? Up to six reason buttons, a comment button and "no, thanks", for the tap held since the face."""
 
+    comment_offered = BooleanProperty(False)  # the comment button shows
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.held: UUID | None = None  # the tap waiting for its follow-up answer
         self._timer: ClockEvent | None = None
 
-    def start(self, tap_id: UUID, reasons: list[str]) -> None:
-        """Hold ``tap_id`` and ask why, offering ``reasons``; no answer in time is a timeout."""
+    def start(self, tap_id: UUID, reasons: list[str], *, comment: bool = False) -> None:
+        """Hold ``tap_id`` and ask why, offering ``reasons`` of the question on screen (and the comment button if
+        ``comment``); no answer in time is a timeout."""
         app = _app()
         self.held = tap_id
-        self.show_reasons([(r, reason_label(app.kiosk_config, r, app.language)) for r in reasons])
+        self.comment_offered = comment
+        question = app.flow.asking.question
+        self.show_reasons([(r, question_reason_label(app.kiosk_config, question, r, app.language)) for r in reasons])
         app.switch_to("followup")
         self.restart_timer(app.flow.followup_seconds())
 
@@ -63,14 +69,15 @@ class FollowupScreen(Screen):
         return list(reversed(self.ids.reasons.children))
 
     def answer(self, reason: str) -> None:
-        """The customer picked ``reason``: store it with the held tap, release the tap, thank them."""
+        """The customer picked ``reason``: store it with the held tap, release the tap, go on (next question or
+        thanks)."""
         self.finish(followup=reason)
-        _app().show_thanks()
+        _app().next_question()
 
     def skip(self) -> None:
-        """The customer declined ("no, thanks"): release the tap without an answer, thank them."""
+        """The customer declined ("no, thanks"): release the tap without an answer, go on."""
         self.finish()
-        _app().show_thanks()
+        _app().next_question()
 
     def open_comment(self) -> None:
         """The on-screen keyboard for a comment on the held tap."""
@@ -152,10 +159,10 @@ class CommentScreen(Screen):
         self._followup().restart_timer(_app().flow.comment_seconds())
 
     def send(self) -> None:
-        """Store the comment with the held tap, release it, thank the customer."""
+        """Store the comment with the held tap, release it, go on (next question or thanks)."""
         self._followup().finish(comment=self.text)
         self.text = ""
-        _app().show_thanks()
+        _app().next_question()
 
     def cancel(self) -> None:
         """Back to the reasons, the typed text dropped."""

@@ -1,12 +1,12 @@
-"""The ask, thanks, closed and attract screens, and the root that holds every screen plus the status label and
-watches for the hidden admin gesture. Layout in ``kv/<screen>.kv`` and ``kv/root.kv``; these classes only fill in
-what a layout cannot know (the faces of a scale). The follow-up and comment screens live in
-:mod:`kiosk.ui.followup`, the staff screens in :mod:`kiosk.ui.staff`.
+"""The ask, aspect, thanks, closed and attract screens, and the root that holds every screen plus the status label
+and watches for the hidden admin gesture. Layout in ``kv/<screen>.kv`` and ``kv/root.kv``; these classes only fill
+in what a layout cannot know (the faces of a scale) and keep the aspect screen's timer. The follow-up and comment
+screens live in :mod:`kiosk.ui.followup`, the staff screens in :mod:`kiosk.ui.staff`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import kiosk.ui.kivy_env  # noqa: F401  (prepares the environment Kivy reads on import)
 
@@ -14,34 +14,76 @@ import kiosk.ui.kivy_env  # noqa: F401  (prepares the environment Kivy reads on 
 
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
+from kivy.properties import StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.flow import ADMIN_HOLD_SECONDS, in_admin_corner, scores_for
-from kiosk.ui.faces import face_colour, mood
-from kiosk.ui.widgets import FaceButton, NpsButton
-from shared.protocol import NPS_SCALE
+from kiosk.flow import ADMIN_HOLD_SECONDS, in_admin_corner
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import SmilepostKioskApp
+
+
+def _app() -> SmilepostKioskApp:
+    return cast("SmilepostKioskApp", App.get_running_app())
 
 
 class AskScreen(Screen):
-    """The question and its faces (or the 0-10 buttons of an NPS question)."""
+    """The question a customer is asked first, and its faces (or the 0-10 buttons of an NPS question)."""
 
     def show_scale(self, scale: int) -> None:
         """One FaceButton per score of a face scale, or 11 NpsButtons. Raises ValueError for an unknown scale."""
-        faces, nps = self.ids.faces, self.ids.nps_row
-        faces.clear_widgets()
-        nps.clear_widgets()
-        for score in scores_for(scale):
-            if scale == NPS_SCALE:
-                nps.add_widget(NpsButton(score=score, text=str(score), fill=[*face_colour(mood(score, scale)), 1]))
-            else:
-                faces.add_widget(FaceButton(score=score, mood=mood(score, scale)))
+        self.ids.answers.show_scale(scale)
 
     @property
     def faces(self) -> list[Widget]:
         """The answer buttons (faces or 0-10), saddest first."""
-        return list(reversed(self.ids.faces.children)) + list(reversed(self.ids.nps_row.children))
+        return self.ids.answers.buttons  # type: ignore[no-any-return]
+
+
+class AspectScreen(Screen):
+    """An aspect question of a sequence, after the main one: its step, text and answer buttons, and a Skip button.
+    Left unanswered for ``question_timeout_seconds`` the customer counts as gone: nothing is stored for it and the
+    next customer gets the main question. The timer stops whenever the screen is left."""
+
+    position = StringProperty("")  # "2 / 3"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._timer: ClockEvent | None = None
+
+    def open(self, scale: int, position: str, seconds: float) -> None:
+        """Show the answer buttons of ``scale`` and the step; time out ``seconds`` from now (the previous aspect
+        question's timer replaced). Raises ValueError for an unknown scale."""
+        self.ids.answers.show_scale(scale)
+        self.position = position
+        self._cancel_timer()
+        self._timer = Clock.schedule_once(self.timed_out, seconds)
+
+    @property
+    def faces(self) -> list[Widget]:
+        """The answer buttons (faces or 0-10), saddest first."""
+        return self.ids.answers.buttons  # type: ignore[no-any-return]
+
+    def skip(self) -> None:
+        """The customer skipped the question: nothing stored, on to the next question (or thanks)."""
+        self._cancel_timer()
+        _app().next_question()
+
+    def timed_out(self, *_: Any) -> None:
+        """Nobody answered in time: nothing stored, the next customer gets the main question."""
+        self._timer = None
+        if self.manager is not None and self.manager.current == self.name:
+            _app().show_question()
+
+    def on_pre_leave(self, *_: Any) -> None:
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
 
 
 class ThanksScreen(Screen):
@@ -98,4 +140,4 @@ class KioskRoot(FloatLayout):
         self._hold, self._hold_uid = None, None
 
 
-__all__ = ["AskScreen", "AttractScreen", "ClosedScreen", "KioskRoot", "ThanksScreen"]
+__all__ = ["AskScreen", "AspectScreen", "AttractScreen", "ClosedScreen", "KioskRoot", "ThanksScreen"]

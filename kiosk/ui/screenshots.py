@@ -5,7 +5,8 @@ offscreen SDL driver must be chosen before Kivy is imported, so :func:`render` s
 subprocess with that environment. Nothing touches the network: the sync worker gets a transport that refuses
 every connection, so the status label reads "offline".
 
-Writes ask, thanks, followup, comment, pairing, pin, admin, closed, attract and nps PNGs.
+Writes ask, followup, comment, aspect (the first aspect question of the demo's sequence), thanks, nps, attract,
+closed, pin, admin and pairing PNGs.
 Raises (in :func:`render`) RuntimeError if the subprocess fails.
 """
 
@@ -22,9 +23,9 @@ from typing import Any
 
 from kiosk.ui.clockscript import ClockScript
 from shared.pins import hash_pin
-from shared.protocol import SCALES, CommentSettings, FollowUp, KioskConfig
+from shared.protocol import SCALES, CommentSettings, FollowUp, KioskConfig, Question
 
-SCREENS = ("ask", "followup", "comment", "thanks", "nps", "attract", "closed", "pin", "admin", "pairing")
+SCREENS = ("ask", "followup", "comment", "aspect", "thanks", "nps", "attract", "closed", "pin", "admin", "pairing")
 DEMO_PIN = "246813"
 
 _REASONS_NEGATIVE = ["queue_time", "staff", "cleanliness", "security_check", "information", "other"]
@@ -98,10 +99,32 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
 }
 _COMMENTS = {"en": "The queue was long", "nb": "Lang kø i dag", "de": "Die Schlange war lang"}
+# The sequence after the main question: two aspect questions (#13), on 5 faces and on 0-10.
+_ASPECTS = [
+    Question(
+        id="staff",
+        scale=5,
+        texts={
+            "en": {"question": "How friendly were the staff?"},
+            "nb": {"question": "Hvor hyggelig var personalet?"},
+            "de": {"question": "Wie freundlich war das Personal?"},
+        },
+    ),
+    Question(
+        id="recommend",
+        scale=11,
+        texts={
+            "en": {"question": "How likely are you to recommend this airport to a friend?"},
+            "nb": {"question": "Hvor sannsynlig er det at du anbefaler denne flyplassen til en venn?"},
+            "de": {"question": "Wie wahrscheinlich ist es, dass Sie diesen Flughafen weiterempfehlen?"},
+        },
+    ),
+]
 
 
 def demo_config(scale: int = 5, language: str = "en") -> KioskConfig:
-    """A config with three languages, follow-up reasons, comments and an admin PIN (246813), in ``language``.
+    """A config with three languages, follow-up reasons, comments, two aspect questions asked in sequence after
+    the main one, and an admin PIN (246813), in ``language``.
 
     Raises pydantic.ValidationError for a scale outside 3, 4, 5, 11 or an unknown language.
     """
@@ -117,6 +140,9 @@ def demo_config(scale: int = 5, language: str = "en") -> KioskConfig:
         texts=_TEXTS,
         followup=FollowUp(negative_reasons=_REASONS_NEGATIVE, positive_reasons=_REASONS_POSITIVE, timeout_seconds=60),
         comment=CommentSettings(enabled=True, max_chars=200),
+        questions=_ASPECTS,
+        question_mode="sequence",
+        question_timeout_seconds=60,
         thank_you_seconds=60,
         repeat_press_seconds=0,
         attract_after_seconds=3600,
@@ -181,6 +207,11 @@ class _Shooter(ClockScript):
         yield settle
         self.shot("comment")
         comment.send()
+        yield settle
+        self.shot("aspect")
+        aspect = app.screens.get_screen("aspect")
+        while app.screens.current == "aspect":
+            aspect.skip()
         yield settle
         self.shot("thanks")
         app.apply_config(demo_config(11, self.language))

@@ -1,6 +1,6 @@
-"""The kiosk's own widgets: faces drawn on the canvas, flat rounded buttons, the numeric keypad and the comment
-keyboard's keys. Their style lives in ``kv/widgets.kv`` (and ``kv/comment.kv``); the face's shape and colour come
-from :mod:`kiosk.ui.faces`.
+"""The kiosk's own widgets: faces drawn on the canvas, the answer buttons of a question (faces, or 0-10),
+flat rounded buttons, the numeric keypad and the comment keyboard's keys. Their style lives in ``kv/widgets.kv``
+(and ``kv/comment.kv``); the face's shape and colour come from :mod:`kiosk.ui.faces`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import kiosk.ui.kivy_env  # noqa: F401  (prepares the environment Kivy reads on 
 from kivy.graphics import Color, Ellipse, Line
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from kiosk.ui.faces import face_colour, mouth
+from kiosk.ui.faces import face_colour, mood, mouth
+from shared.protocol import NPS_SCALE, score_range
 
 INK = (0.16, 0.11, 0.10, 1)  # eyes and mouth
 
@@ -78,6 +80,33 @@ class ReasonButton(SoftButton):
     reason = StringProperty("")
 
 
+class AnswerPad(BoxLayout):
+    """The answer buttons of one question: a FaceButton per score of a face scale, or 11 NpsButtons (0 left) with
+    their end labels for a 0-10 question (layout in widgets.kv; a press calls ``app.tap`` with its score)."""
+
+    scale = NumericProperty(0)  # the scale shown; 0 before the first show_scale
+
+    def show_scale(self, scale: int) -> None:
+        """Show the buttons of ``scale`` (built again only when the scale changes). Raises ValueError for an
+        unknown scale."""
+        if scale == self.scale:
+            return
+        faces, nps = self.ids.faces, self.ids.nps_row
+        faces.clear_widgets()
+        nps.clear_widgets()
+        for score in score_range(scale):
+            if scale == NPS_SCALE:
+                nps.add_widget(NpsButton(score=score, text=str(score), fill=[*face_colour(mood(score, scale)), 1]))
+            else:
+                faces.add_widget(FaceButton(score=score, mood=mood(score, scale)))
+        self.scale = scale
+
+    @property
+    def buttons(self) -> list[Widget]:
+        """The answer buttons (faces or 0-10), saddest first."""
+        return list(reversed(self.ids.faces.children)) + list(reversed(self.ids.nps_row.children))
+
+
 class Keypad(GridLayout):
     """Digits 0-9, delete and OK; dispatches ``on_key`` with "0".."9", "back" or "ok" (layout in widgets.kv)."""
 
@@ -99,4 +128,4 @@ class CharKey(SoftButton):
     """A key that types its text."""
 
 
-__all__ = ["CharKey", "FaceButton", "KeyRow", "Keypad", "NpsButton", "ReasonButton", "SoftButton"]
+__all__ = ["AnswerPad", "CharKey", "FaceButton", "KeyRow", "Keypad", "NpsButton", "ReasonButton", "SoftButton"]

@@ -1,7 +1,9 @@
 """The real kiosk app in a real Kivy window (SDL offscreen), driven in subprocesses by tests.support.kiosk_driver.
 
 Each subprocess runs several scenarios in one window (the config changes live between them); the tests
-below assert on what each scenario saw. Screenshots land in test-output/kiosk/.
+below assert on what each scenario saw, including the taps left in the kiosk's SQLite outbox: the customer side,
+follow-ups and comments, several questions (#13: rotate and sequence mode), admin and pairing. Screenshots land
+in test-output/kiosk/.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from tests.support.kiosk_driver import run_driver
 pytestmark = pytest.mark.kivy
 
 CUSTOMER = ["faces", "nps", "keys", "repeat", "language", "closed", "attract", "live_config"]
-FOLLOWUP_AND_ADMIN = ["followup", "followup_timeout", "comment", "admin", "rejected_then_repair"]
+# Several questions (#13) ride along in the second window: each window process costs seconds, and a third one
+# running beside these would slow their first frames.
+FOLLOWUP_AND_ADMIN = [
+    "followup", "followup_timeout", "comment", "rotate", "sequence", "admin", "rejected_then_repair"
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +175,76 @@ def test_comment_typed_on_screen_keys_is_limited_and_stored(followup_and_admin: 
     assert c["nb_keys"] == ["æ", "ø", "å"]
     assert c["screen_after_cancel"] == "followup"
     assert [(r["score"], r["comment"], r["flags"]) for r in c["rows"]] == [(2, "hello wor", []), (1, None, [])]
+
+
+# -- several questions (#13) ---------------------------------------------------------------------------------
+
+
+def stored(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r["question_id"], r["scale"], r["score"], r["followup"], r["flags"]) for r in rows]
+
+
+def test_rotate_asks_each_customer_the_next_question_in_turn_and_a_repeat_does_not_move_it(
+    followup_and_admin: dict[str, Any],
+) -> None:
+    rotate = followup_and_admin["rotate"]
+    assert rotate["turn_at_start"] == 0
+    assert [(s["question"], s["scores"]) for s in rotate["seen"]] == [
+        ("How was security today?", [1, 2, 3, 4, 5]),
+        ("Were the staff friendly?", [1, 2, 3]),
+        ("Vil du anbefale oss?", list(range(11))),  # no English text: the question's other language
+        ("How was security today?", [1, 2, 3, 4, 5]),
+    ]
+    assert stored(rotate["rows"]) == [
+        ("main", 5, 5, None, []),
+        ("main", 5, 1, None, ["repeat"]),  # the button box on the thank-you screen: same question, not counted
+        ("staff", 3, 3, None, []),
+        ("recommend", 11, 10, None, []),
+        ("main", 5, 5, None, []),
+    ]
+    assert all(r["first_tap_id"] is None for r in rotate["rows"])
+    assert (rotate["turn_at_end"], rotate["saved_turn"]) == (4, 4)
+    assert 0.4 < rotate["nps_row_height_in_pad"] < 0.7  # centred, also when the scale changed off screen
+
+
+def test_sequence_asks_the_main_question_then_each_aspect_and_links_the_answers(
+    followup_and_admin: dict[str, Any],
+) -> None:
+    seq = followup_and_admin["sequence"]
+    assert seq["main_reasons"] == [["queue_time", "Queue"]] and seq["main_comment_offered"] is True
+    assert seq["staff"] == {"screen": "aspect", "question": "Were the staff friendly?", "step": "2 / 3",
+                            "scores": [1, 2, 3]}  # fmt: skip
+    assert seq["skip_label"] == "Skip"
+    assert seq["staff_followup"] == ["followup", [["rude", "Rude"], ["slow_staff", "Slow staff"]]]
+    assert seq["staff_comment_offered"] is False  # comments go with a customer's first answer only
+    assert seq["recommend"] == {"screen": "aspect", "question": "Recommend", "step": "3 / 3",
+                                "scores": list(range(11))}  # fmt: skip
+    assert seq["after_skip"] == "thanks"
+    assert seq["main_positive"] == ["followup", 0, True]
+    assert seq["before_timeout"]["question"] == "Recommend"
+    assert seq["after_timeout"]["screen"] == "ask"
+    assert seq["after_timeout"]["question"] == "How was security today?"
+    assert seq["bounce"] == {"screen": "aspect", "stored": False}
+    assert seq["after_skips"] == "thanks"
+
+    rows = seq["rows"]
+    assert stored(rows) == [
+        ("main", 5, 1, "queue_time", []),
+        ("staff", 3, 1, "slow_staff", []),  # recommend skipped: nothing stored
+        ("main", 5, 5, None, []),
+        ("staff", 3, 3, None, []),  # recommend timed out: nothing stored
+        ("main", 5, 3, None, []),  # both aspects skipped
+    ]
+    first, staff1, second, staff2, third = rows
+    assert [r["first_tap_id"] for r in rows] == [None, first["id"], None, second["id"], None]
+    received = {tap_id: link for tap_id, link in seq["received"].items() if tap_id in {r["id"] for r in rows}}
+    assert received == {
+        first["id"]: "absent",  # a first tap goes out as before several questions
+        staff1["id"]: first["id"],
+        second["id"]: "absent",
+        staff2["id"]: second["id"],
+        third["id"]: "absent",
+    }
 
 
 # -- admin, pairing -------------------------------------------------------------------------------------------

@@ -1,14 +1,19 @@
 """The kiosk's decisions without a window (kiosk.flow): repeat and hold, follow-up reasons, comments, keypads, the
-PIN lock, pairing errors, keys, idle and opening hours, the admin screen's lines."""
+PIN lock, pairing errors, keys, idle and opening hours, the admin screen's lines, and several questions (#13):
+rotate and sequence mode."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from kiosk.flow import (
     ADMIN_IDLE_SECONDS,
+    ASPECT_SETTLE_SECONDS,
     CODE_DIGITS,
     PIN_MAX_DIGITS,
     DigitEntry,
@@ -16,6 +21,7 @@ from kiosk.flow import (
     KioskFlow,
     PinGate,
     PinOutcome,
+    TapPlan,
     admin_rows,
     after_hours_check,
     after_idle,
@@ -23,10 +29,11 @@ from kiosk.flow import (
     followup_reasons,
     in_admin_corner,
     key_digit,
+    new_config_applies_now,
     pairing_failure,
     scores_for,
 )
-from kiosk.store import StoreCounts
+from kiosk.store import Store, StoreCounts
 from kiosk.sync import Rejected, SyncStatus, Unreachable
 from shared.pins import hash_pin
 from shared.protocol import KioskConfig
@@ -467,3 +474,226 @@ def test_the_admin_screen_of_a_fresh_kiosk() -> None:
         "never",
     ]
     assert rows["Last error"] == "none"
+
+
+# -- several questions (#13) -----------------------------------------------------------------------------------
+
+QUESTIONS = [
+    {"id": "staff", "scale": 3, "followup": {"negative_reasons": ["rude"], "positive_reasons": ["kind"]}},
+    {"id": "recommend", "scale": 11, "followup": {"negative_reasons": ["price"], "timeout_seconds": 40}},
+]
+
+
+def questions_flow(mode: str, clock: FakeClock | None = None, *, turn: int = 0, **config: object) -> KioskFlow:
+    """A flow on a 5-face main question (reasons, comments on) and QUESTIONS, in ``mode``, with no repeat window."""
+    values: dict[str, object] = {"followup": REASONS, "comment": {"enabled": True}, "repeat_press_seconds": 0}
+    values.update(config)
+    return KioskFlow(
+        make_config(question_mode=mode, questions=QUESTIONS, **values), clock=clock or FakeClock(), turn=turn
+    )
+
+
+def answer(flow: KioskFlow, score: int) -> tuple[TapPlan, UUID]:
+    """Plan a press and record it as stored, as the App does after a successful commit."""
+    plan = flow.plan_tap(score)
+    tap_id = uuid.uuid4()
+    flow.recorded(plan, tap_id)
+    return plan, tap_id
+
+
+def test_single_mode_asks_every_customer_the_main_question_and_keeps_no_turn() -> None:
+    flow = questions_flow("single")
+    for _ in range(3):
+        flow.start_customer()
+        plan, _ = answer(flow, 4)
+        assert (plan.question_id, plan.scale, plan.next_turn, plan.first_tap_id) == ("main", 5, None, None)
+        assert flow.advance() is None
+    assert flow.turn == 0
+
+
+def test_rotate_asks_each_customer_one_question_in_turn_main_first() -> None:
+    flow = questions_flow("rotate")
+    asked = []
+    for _ in range(7):
+        question = flow.start_customer().question
+        plan, _ = answer(flow, 3)
+        asked.append((question.id, plan.question_id, plan.scale, plan.next_turn))
+        assert flow.advance() is None  # one question per customer
+    assert asked == [
+        ("main", "main", 5, 1),
+        ("staff", "staff", 3, 2),
+        ("recommend", "recommend", 11, 3),
+        ("main", "main", 5, 4),
+        ("staff", "staff", 3, 5),
+        ("recommend", "recommend", 11, 6),
+        ("main", "main", 5, 7),
+    ]
+
+
+def test_rotate_picks_the_same_question_until_someone_answers() -> None:
+    flow = questions_flow("rotate")
+    assert [flow.start_customer().question.id for _ in range(3)] == ["main"] * 3  # the attract screen came and went
+
+
+def test_a_repeat_press_does_not_move_the_rotation_and_further_presses_do_not_skip_a_question() -> None:
+    """Decided: a repeat press is nobody new, so it leaves the turn where it is; a press that answers the same
+    question again before the next customer starts (a button box on the thank-you screen, after the repeat window)
+    moves the turn to the same place as the first, so no question is skipped."""
+    clock = FakeClock()
+    flow = questions_flow("rotate", clock, repeat_press_seconds=5)
+    flow.start_customer()
+    first, _ = answer(flow, 5)
+    clock.now += 1
+    repeat, _ = answer(flow, 5)  # the same question, 1 s later
+    assert (first.next_turn, repeat.repeat, repeat.next_turn, repeat.reasons, repeat.hold) == (1, True, None, [], False)
+    clock.now += 10
+    again, _ = answer(flow, 2)  # still the same question, after the repeat window: counted
+    assert (again.question_id, again.repeat, again.next_turn) == ("main", False, 1)
+    assert flow.turn == 1
+    assert flow.start_customer().question.id == "staff"
+
+
+def test_repeat_presses_are_told_apart_per_question() -> None:
+    clock = FakeClock()
+    flow = questions_flow("rotate", clock, repeat_press_seconds=5)
+    seen = []
+    for _ in range(4):  # main, staff, recommend, main: a second apart
+        flow.start_customer()
+        plan, _ = answer(flow, 3)
+        seen.append((plan.question_id, plan.repeat))
+        clock.now += 1
+    assert seen == [("main", False), ("staff", False), ("recommend", False), ("main", True)]  # main: 3 s apart
+
+
+def test_rotation_goes_on_where_it_stopped_after_a_restart(tmp_path: Path) -> None:
+    flow = questions_flow("rotate")
+    with Store.open(tmp_path) as store:
+        for _ in range(2):  # main, staff
+            flow.start_customer()
+            plan = flow.plan_tap(3)
+            tap = store.record_tap(3, plan.scale, plan.question_id, next_turn=plan.next_turn)
+            flow.recorded(plan, tap.id)
+    with Store.open(tmp_path) as reopened:
+        restarted = questions_flow("rotate", turn=reopened.question_turn())
+    assert (restarted.turn, restarted.start_customer().question.id) == (2, "recommend")
+
+
+@pytest.mark.parametrize(("score", "reasons"), [(1, ["rude"]), (2, []), (3, ["kind"])])
+def test_a_rotated_question_offers_its_own_reasons_by_the_side_of_the_face(score: int, reasons: list[str]) -> None:
+    flow = questions_flow("rotate", turn=1)  # staff, on 3 faces
+    flow.start_customer()
+    plan = flow.plan_tap(score)
+    assert (plan.question_id, plan.scale, plan.reasons, plan.comment, plan.hold) == ("staff", 3, reasons, True, True)
+
+
+def test_sequence_asks_the_main_question_then_each_aspect_linked_to_the_first_tap() -> None:
+    flow = questions_flow("sequence")
+    asking = flow.start_customer()
+    assert (asking.question.id, asking.aspect, asking.position) == ("main", False, "1 / 3")
+    main, main_id = answer(flow, 1)
+    assert (main.question_id, main.scale, main.first_tap_id, main.reasons, main.comment) == (
+        "main", 5, None, ["slow", "rude"], True
+    )  # fmt: skip
+    staff_asking = flow.advance()  # after the main answer's follow-up
+    assert staff_asking is not None
+    assert (staff_asking.question.id, staff_asking.aspect, staff_asking.position) == ("staff", True, "2 / 3")
+    staff, _ = answer(flow, 3)
+    assert (staff.question_id, staff.scale, staff.first_tap_id, staff.reasons) == ("staff", 3, main_id, ["kind"])
+    assert (staff.comment, staff.hold, staff.next_turn) == (False, True, None)  # no comment on an aspect question
+    recommend_asking = flow.advance()
+    assert recommend_asking is not None and recommend_asking.position == "3 / 3"
+    recommend, _ = answer(flow, 8)
+    assert (recommend.question_id, recommend.scale, recommend.first_tap_id) == ("recommend", 11, main_id)
+    assert (recommend.reasons, recommend.hold) == ([], False)  # 8 of 0-10 is neutral
+    assert flow.advance() is None  # thanks
+
+
+def test_a_skipped_aspect_question_records_nothing_and_the_next_one_follows() -> None:
+    flow = questions_flow("sequence")
+    flow.start_customer()
+    _, main_id = answer(flow, 4)
+    flow.advance()
+    skipped = flow.advance()  # Skip on staff: nothing planned, nothing recorded
+    assert skipped is not None and skipped.question.id == "recommend"
+    plan, _ = answer(flow, 10)
+    assert (plan.question_id, plan.first_tap_id) == ("recommend", main_id)
+    assert flow.advance() is None
+
+
+def test_after_an_aspect_question_times_out_the_next_customer_starts_at_the_main_question() -> None:
+    flow = questions_flow("sequence", question_timeout_seconds=12)
+    flow.start_customer()
+    answer(flow, 4)
+    flow.advance()
+    assert flow.question_seconds() == 12
+    asking = flow.start_customer()  # the timeout: the customer is gone
+    assert (asking.question.id, asking.step, asking.first_tap_id) == ("main", 0, None)
+    plan, _ = answer(flow, 2)
+    assert (plan.question_id, plan.first_tap_id) == ("main", None)
+
+
+def test_a_repeat_press_or_an_unstored_main_answer_ends_the_sequence() -> None:
+    clock = FakeClock()
+    flow = questions_flow("sequence", clock, repeat_press_seconds=5)
+    flow.start_customer()
+    answer(flow, 3)
+    clock.now += 1
+    flow.start_customer()
+    repeat, _ = answer(flow, 3)
+    assert repeat.repeat is True and flow.advance() is None
+    clock.now += 10
+    flow.start_customer()
+    flow.plan_tap(3)  # SQLite failed: the App does not call recorded()
+    assert flow.advance() is None
+
+
+def test_an_aspect_question_ignores_presses_while_it_settles() -> None:
+    clock = FakeClock()
+    flow = questions_flow("sequence", clock)
+    flow.start_customer()
+    answer(flow, 4)
+    assert flow.settling() is False  # the main question never settles
+    flow.advance()
+    assert flow.settling() is True
+    clock.now += ASPECT_SETTLE_SECONDS + 0.001
+    assert flow.settling() is False
+
+
+def test_the_follow_up_waits_as_long_as_the_asked_question_says() -> None:
+    flow = questions_flow("rotate", followup={**REASONS, "timeout_seconds": 20}, turn=2)
+    flow.start_customer()
+    assert flow.followup_seconds() == 40.0  # recommend's own follow-up
+    flow.turn = 0
+    flow.start_customer()
+    assert flow.followup_seconds() == 20.0
+
+
+def test_keys_follow_the_scale_of_the_question_on_screen() -> None:
+    flow = questions_flow("sequence")
+    flow.start_customer()
+    assert flow.key("ask", 48, "0") is None  # 0 is not on the main question's 5 faces
+    answer(flow, 4)
+    flow.advance()
+    assert flow.key("aspect", 52, "4") is None  # staff has 3 faces
+    assert flow.key("aspect", 51, "3") == KeyCommand("tap", score=3)
+    flow.advance()
+    assert flow.key("aspect", 48, "0") == KeyCommand("tap", score=0)  # recommend is 0-10
+
+
+def test_a_customer_keeps_the_questions_they_started_with_when_the_config_changes() -> None:
+    flow = questions_flow("sequence")
+    flow.start_customer()
+    _, main_id = answer(flow, 4)
+    flow.config = make_config(question_mode="single")
+    asking = flow.advance()
+    assert asking is not None and asking.question.id == "staff" and asking.first_tap_id == main_id
+    assert flow.start_customer().questions[0].id == "main" and len(flow.asking.questions) == 1
+
+
+@pytest.mark.parametrize(
+    ("screen", "now"),
+    [("ask", True), ("attract", True), ("closed", True), ("admin", True), ("aspect", False), ("thanks", False),
+     ("followup", False), ("comment", False)],
+)  # fmt: skip
+def test_a_new_config_waits_for_the_next_customer_while_one_is_mid_way(screen: str, now: bool) -> None:
+    assert new_config_applies_now(screen) is now

@@ -396,3 +396,66 @@ def test_outbox_from_before_quarantine_is_migrated_and_keeps_its_taps(tmp_path: 
         assert store.quarantine({first.id: "HTTP 422 taps.0.score: bad"}) == 1
         assert [t.id for t in store.pending()] == [second.id]
         assert store.counts() == StoreCounts(total=2, pending=1, synced=0, held=0, quarantined=1)
+
+
+# -- several questions (#13) ---------------------------------------------------------------------------------
+
+
+def test_each_answer_is_its_own_tap_with_question_scale_and_link(store: Store) -> None:
+    first = store.record_tap(2, 5)
+    aspect = store.record_tap(9, 11, "recommend", first_tap_id=first.id)
+    assert (aspect.question_id, aspect.scale, aspect.first_tap_id) == ("recommend", 11, first.id)
+    assert [(t.question_id, t.scale, t.score, t.first_tap_id) for t in store.pending()] == [
+        ("main", 5, 2, None),
+        ("recommend", 11, 9, first.id),
+    ]
+    held = store.record_tap(1, 3, "staff", first_tap_id=first.id, hold=True)
+    assert store.complete_tap(held.id, followup="rude").first_tap_id == first.id  # kept through the follow-up
+    assert [t.first_tap_id for t in store.pending()][-1] == first.id
+
+
+def test_the_rotation_turn_is_saved_with_its_tap_and_survives_a_restart(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        assert store.question_turn() == 0
+        store.record_tap(4, 5, next_turn=1)
+        store.record_tap(2, 3, "staff", next_turn=2)
+        store.record_tap(2, 3, "staff", flags=["repeat"])  # a repeat leaves the turn alone
+        assert store.question_turn() == 2
+        with pytest.raises(ValidationError):
+            store.record_tap(7, 3, "staff", next_turn=3)  # refused: neither the tap nor the turn is stored
+    with Store.open(tmp_path) as reopened:
+        assert reopened.question_turn() == 2
+        assert reopened.counts().total == 3
+
+
+def test_a_turn_is_not_saved_when_its_tap_cannot_be_committed(store: Store) -> None:
+    store.record_tap(4, 5, next_turn=1)
+    store.db.execute("CREATE TRIGGER no_more BEFORE INSERT ON taps BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_tap(4, 5, next_turn=2)
+    assert (store.question_turn(), store.counts().total) == (1, 1)
+
+
+def test_outbox_from_before_several_questions_is_migrated_and_keeps_its_taps(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE taps (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            question_id TEXT NOT NULL, score INTEGER NOT NULL, scale INTEGER NOT NULL, tapped_at TEXT NOT NULL,
+            mono_ns INTEGER NOT NULL, boot_id TEXT NOT NULL, followup TEXT, comment TEXT,
+            flags TEXT NOT NULL DEFAULT '[]', synced_at TEXT, held INTEGER NOT NULL DEFAULT 0,
+            quarantined_at TEXT, quarantine_reason TEXT);
+        INSERT INTO taps (id, question_id, score, scale, tapped_at, mono_ns, boot_id) VALUES
+            ('6f1c2a4e-0000-4000-8000-000000000001', 'main', 2, 5, '2026-11-22T09:58:00+00:00', 1, 'b1');
+        """
+    )
+    old.commit()
+    old.close()
+    with Store.open(tmp_path) as store:
+        [before] = store.pending()
+        assert (before.score, before.first_tap_id) == (2, None)
+        assert store.question_turn() == 0
+        linked = store.record_tap(8, 11, "recommend", first_tap_id=before.id, next_turn=1)
+        assert [t.first_tap_id for t in store.pending()] == [None, before.id]
+        assert (linked.seq, store.question_turn()) == (2, 1)

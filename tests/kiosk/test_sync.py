@@ -140,6 +140,20 @@ def test_body_is_a_valid_tap_batch_in_seq_order_with_heartbeat(store: Store, syn
     assert batch.heartbeat.last_tap_at == taps[-1].tapped_at
 
 
+def test_an_aspect_answer_goes_out_linked_and_a_first_tap_exactly_as_before_several_questions(
+    store: Store, syncer_for: Callable[..., Syncer]
+) -> None:
+    first = store.record_tap(2, 5)
+    aspect = store.record_tap(9, 11, "recommend", first_tap_id=first.id)
+    server = FakeServer(ok)
+    syncer_for(server).send_pending()
+    sent = json.loads(server.requests[0].content)["taps"]
+    assert "first_tap_id" not in sent[0]  # what a server from before #13 takes
+    assert sent[1]["first_tap_id"] == str(first.id)
+    assert (sent[1]["question_id"], sent[1]["scale"]) == ("recommend", 11)
+    assert server.batches[0].taps == [first, aspect]
+
+
 def test_batches_never_exceed_batch_size_and_go_oldest_first(store: Store, syncer_for: Callable[..., Syncer]) -> None:
     ids = record(store, 7)
     server = FakeServer(ok)

@@ -1,4 +1,5 @@
-"""Texts and languages (kiosk.texts): fallbacks, the language button, reason labels, the comment keyboard."""
+"""Texts and languages (kiosk.texts): fallbacks, the language button, reason labels, the comment keyboard, and the
+texts of questions besides the main one (#13)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from kiosk.texts import (
     language_name,
     languages,
     next_language,
+    question_reason_label,
+    question_text,
     reason_label,
     text_for,
     texts_in,
 )
+from shared.protocol import Question
+from shared.questions import main_question
 from tests.support.kiosk_config import make_config
 
 THREE = make_config(
@@ -63,3 +68,43 @@ def test_comment_keyboard_rows_add_the_languages_letters() -> None:
     assert key_rows("en") == ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm,.?!"]
     assert key_rows("nb")[-1] == "æøå"
     assert key_rows("de")[-1] == "äöüß"
+
+
+# -- several questions (#13) -----------------------------------------------------------------------------------
+
+ASKED = make_config(
+    default_language="nb",
+    texts={"nb": {"question": "Hvordan var det?", "reason.slow": "Treg"}, "en": {"question": "How was it?"}},
+)
+
+
+@pytest.mark.parametrize(
+    ("texts", "language", "expected"),
+    [
+        ({"de": {"question": "Freundlich?"}, "nb": {"question": "Hyggelig?"}}, "de", "Freundlich?"),
+        ({"de": {"question": "Freundlich?"}, "nb": {"question": "Hyggelig?"}}, "en", "Hyggelig?"),  # the default
+        ({"fr": {"question": "Aimable ?"}}, "de", "Aimable ?"),  # any language the question has
+        ({"de": {"question": ""}}, "de", "Staff friendliness"),  # none at all: its id made readable
+        ({}, "nb", "Staff friendliness"),
+    ],
+)
+def test_a_questions_text_falls_back_to_the_default_language_then_any_then_its_id(
+    texts: dict[str, dict[str, str]], language: str, expected: str
+) -> None:
+    question = Question(id="staff_friendliness", texts=texts)
+    assert question_text(ASKED, question, language) == expected
+
+
+def test_the_main_questions_text_keeps_its_fallbacks_down_to_the_built_in_one() -> None:
+    assert question_text(ASKED, main_question(ASKED, 5), "de") == "Hvordan var det?"
+    assert question_text(ASKED, main_question(ASKED, 5), "en") == "How was it?"
+    blank = make_config(texts={})
+    assert question_text(blank, main_question(blank, 5)) == "How was your experience today?"
+
+
+def test_a_questions_reason_labels_come_from_the_question_then_the_config_then_the_id() -> None:
+    question = Question(id="staff", texts={"en": {"reason.rude": "Rude"}, "nb": {"reason.rude": "Uhøflig"}})
+    assert question_reason_label(ASKED, question, "rude", "nb") == "Uhøflig"
+    assert question_reason_label(ASKED, question, "rude", "de") == "Uhøflig"  # the default language
+    assert question_reason_label(ASKED, question, "slow", "en") == "Treg"  # the location's label
+    assert question_reason_label(ASKED, question, "long_wait", "en") == "Long wait"

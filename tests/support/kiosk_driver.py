@@ -54,6 +54,21 @@ def base_config(**overrides: Any) -> Any:
     return make_config(**{**defaults, **overrides})
 
 
+ROTATE_QUESTIONS = [
+    {"id": "staff", "scale": 3, "texts": {"en": {"question": "Were the staff friendly?"}}},
+    {"id": "recommend", "scale": 11, "texts": {"nb": {"question": "Vil du anbefale oss?"}}},  # no English text
+]
+SEQUENCE_QUESTIONS = [
+    {
+        "id": "staff",
+        "scale": 3,
+        "texts": {"en": {"question": "Were the staff friendly?", "reason.rude": "Rude"}},
+        "followup": {"negative_reasons": ["rude", "slow_staff"], "timeout_seconds": 5},
+    },
+    {"id": "recommend", "scale": 11},  # no texts at all: its id made readable
+]
+
+
 class FakeServer:
     """The server's side of the protocol, in memory: config with ETag, taps, pairing (thread-safe)."""
 
@@ -187,7 +202,7 @@ class Driver(ClockScript):
         with sqlite3.connect(self.app.store.path) as db:
             db.row_factory = sqlite3.Row
             found = db.execute(
-                "SELECT id, score, scale, flags, followup, comment, held, synced_at"
+                "SELECT id, question_id, score, scale, flags, followup, comment, held, synced_at, first_tap_id"
                 " FROM taps WHERE seq > ? ORDER BY seq",
                 (self.seq0,),
             ).fetchall()
@@ -587,6 +602,118 @@ class Driver(ClockScript):
         creds = self.app.store.credentials()
         self.out["credentials"] = (creds.kiosk_id, creds.token)
         self.out["received_scores"] = [t["score"] for t in self.fake.received][-2:]
+
+    # -- several questions (#13) --------------------------------------------------------------------------
+
+    def asked(self, screen: str) -> dict[str, Any]:
+        """What the customer sees on ``screen`` (ask or aspect): question, step, answer scores."""
+        shown = self.app.screens.get_screen(screen)
+        step = self.widget(screen, "step").text if screen == "aspect" else ""
+        return {"screen": self.screen, "question": self.widget(screen, "question").text, "step": step,
+                "scores": [int(b.score) for b in shown.faces]}  # fmt: skip
+
+    def scenario_rotate(self) -> Steps:
+        """rotate: each customer gets the next question in turn, with its own text and scale; a button-box press
+        on the thank-you screen repeats the question just answered and does not move the turn."""
+        yield from self.configure(
+            question_mode="rotate", questions=ROTATE_QUESTIONS, repeat_press_seconds=0.5,
+            texts={"en": {"question": "How was security today?"}},
+        )  # fmt: skip
+        self.out["turn_at_start"] = self.app.flow.turn
+        seen = self.out["seen"] = []
+        for customer in range(4):
+            seen.append(self.asked("ask"))
+            if customer == 1:
+                self.shot("rotate-staff")
+            if customer == 2:  # 0-10 after faces: the row sits in the middle of the answer area, not at its foot
+                pad = self.widget("ask", "answers")
+                self.out["nps_row_height_in_pad"] = (pad.ids.nps_row.center_y - pad.y) / pad.height
+            self.press(self.app.screens.get_screen("ask").faces[-1])  # the happiest face, or 10
+            if customer == 0:
+                self.key(49, "1")  # at once, on the thank-you screen: a repeat of the same question
+            yield 0
+            yield from self.back_to_ask()
+        self.out["turn_at_end"] = self.app.flow.turn
+        self.out["saved_turn"] = self.app.store.question_turn()
+
+    def scenario_sequence(self) -> Steps:
+        """sequence: the main question (and its reason), then each aspect question with its own faces and
+        reasons, skippable and timing out; every answer is its own tap, linked to the customer's first."""
+        assert self.fake is not None
+        yield from self.configure(
+            question_mode="sequence", questions=SEQUENCE_QUESTIONS, question_timeout_seconds=1.5,
+            followup={"negative_reasons": ["queue_time"], "timeout_seconds": 5}, comment={"enabled": True},
+            texts={"en": {"question": "How was security today?", "skip": "Skip", "reason.queue_time": "Queue"}},
+        )  # fmt: skip
+        followup = self.app.screens.get_screen("followup")
+        aspect = self.app.screens.get_screen("aspect")
+        # customer 1: main 1 with a reason, staff 1 with staff's own reason, recommend skipped
+        self.tap_face(0)
+        yield 0
+        self.out["main_reasons"] = [(b.reason, b.text) for b in followup.reason_buttons]
+        self.out["main_comment_offered"] = followup.comment_offered
+        self.press(followup.reason_buttons[0])
+        yield 0.5  # past the aspect question's settle time
+        self.out["staff"] = self.asked("aspect")
+        self.out["skip_label"] = self.widget("aspect", "skip").text
+        self.shot("aspect")
+        yield 0.05
+        self.press(aspect.faces[0])
+        yield 0
+        self.out["staff_followup"] = (self.screen, [(b.reason, b.text) for b in followup.reason_buttons])
+        self.out["staff_comment_offered"] = followup.comment_offered
+        self.press(followup.reason_buttons[1])
+        yield 0.5
+        self.out["recommend"] = self.asked("aspect")
+        self.press(self.widget("aspect", "skip"))
+        self.out["after_skip"] = self.screen  # at once: the thank-you screen is short
+        yield from self.back_to_ask()
+        # customer 2: main 5 (no positive reasons: only the comment button, declined), staff 3, recommend left
+        # unanswered until it times out
+        self.tap_face(4)
+        yield 0
+        self.out["main_positive"] = (self.screen, len(followup.reason_buttons), followup.comment_offered)
+        self.press(self.widget("followup", "skip"))
+        yield 0.5
+        self.press(aspect.faces[2])
+        yield 0.1
+        self.out["before_timeout"] = self.asked("aspect")
+        yield from self.wait_for(lambda: self.screen != "aspect", 10)
+        self.out["after_timeout"] = self.asked("ask")
+        yield 0.1
+        # customer 3: main 3, comment declined; a second press at once (a bouncing finger) lands on the aspect
+        # question and is ignored
+        self.tap_face(2)
+        yield 0
+        self.press(self.widget("followup", "skip"))
+        self.out["bounce"] = {"screen": self.screen, "stored": self.app.tap(1) is not None}
+        yield 0.5
+        for _ in range(2):
+            self.press(self.widget("aspect", "skip"))
+            yield 0.1
+        self.out["after_skips"] = self.screen
+        yield from self.back_to_ask()
+        yield from self.wait_for(lambda: self.app.store.counts().pending == 0, 30)
+        with self.fake.lock:
+            self.out["received"] = {t["id"]: t.get("first_tap_id", "absent") for t in self.fake.received}
+
+    def scenario_sequence_real(self) -> Steps:
+        """After pair_real, against a real server whose location asks a sequence: a customer answers the main
+        question and the first aspect question, and skips the rest; the kiosk sends everything."""
+        yield from self.wait_for(lambda: self.app.kiosk_config.question_mode == "sequence", 10)
+        self.app.show_question()
+        self.app.flow.forget_last_press()
+        yield 0.1
+        self.out["mode"] = self.app.kiosk_config.question_mode
+        self.tap_face(0)
+        yield 0.5
+        self.out["aspect"] = self.asked("aspect")
+        self.press(self.app.screens.get_screen("aspect").faces[-1])
+        yield 0.5
+        while self.screen == "aspect":
+            self.press(self.widget("aspect", "skip"))
+            yield 0.1
+        yield from self.wait_for(lambda: self.app.store.counts().pending == 0, 10)
 
     def scenario_pair_real(self) -> Steps:
         """A fresh kiosk against a real server: the pairing screen, the code typed, a tap synced."""
