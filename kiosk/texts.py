@@ -9,29 +9,10 @@ English, then the built-in English :data:`KIOSK_TEXTS`. A question besides the m
 from __future__ import annotations
 
 from shared import texts
-from shared.protocol import DEFAULT_TEXTS, KioskConfig, Question
+from shared.protocol import KioskConfig, Question
 
-#: English texts for every key in shared.protocol.TEXT_KEYS; a config's texts override them per language.
-KIOSK_TEXTS: dict[str, str] = {
-    **DEFAULT_TEXTS,
-    "followup_question": "What was the main reason?",
-    "comment_prompt": "Anything you would like to add?",
-    "closed": "We are closed right now.\nSee you soon!",
-    "attract": "How did we do?\nTouch the screen to tell us.",
-    "skip": "No, thanks",
-    "comment_button": "Write a comment",
-    "send": "Send",
-    "cancel": "Cancel",
-    "nps_low": "Not at all likely",
-    "nps_high": "Extremely likely",
-}
-
-#: Names of languages in themselves, for the language button; unknown codes show in capitals.
-LANGUAGE_NAMES = {
-    "en": "English", "nb": "Norsk", "nn": "Nynorsk", "no": "Norsk", "sv": "Svenska", "da": "Dansk",
-    "fi": "Suomi", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano", "nl": "Nederlands",
-    "pt": "Português", "pl": "Polski", "tr": "Türkçe", "is": "Íslenska",
-}  # fmt: skip
+KIOSK_TEXTS = texts.BUILT_IN_TEXTS  # English texts for every key; a config's texts override them per language
+LANGUAGE_NAMES = texts.LANGUAGE_NAMES
 
 #: Extra letters on the comment keyboard per language (the base rows are a-z).
 EXTRA_LETTERS = {
@@ -45,11 +26,7 @@ KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm,.?!")
 def text_for(config: KioskConfig, key: str, language: str | None = None) -> str:
     """Text ``key`` in ``language`` (default: the config's), else the default language's, else English, else
     the built-in English text (:data:`KIOSK_TEXTS`); "" for a key nobody knows."""
-    for lang in (language or config.default_language, config.default_language, "en"):
-        text = config.texts.get(lang, {}).get(key)
-        if text:
-            return text
-    return KIOSK_TEXTS.get(key, "")
+    return texts.text_for(config, key, language)
 
 
 def texts_in(config: KioskConfig, language: str) -> dict[str, str]:
@@ -64,30 +41,14 @@ def reason_label(config: KioskConfig, reason: str, language: str | None = None) 
     return texts.reason_label(config, reason, language)
 
 
-def _question_lookup(config: KioskConfig, question: Question, key: str, language: str | None) -> str | None:
-    """Text ``key`` of ``question`` in ``language``, else the default language, else English, else any language
-    the question has it in; None if it has none."""
-    for lang in (language or config.default_language, config.default_language, "en", *question.texts):
-        if text := question.texts.get(lang, {}).get(key):
-            return text
-    return None
-
-
 def question_text(config: KioskConfig, question: Question, language: str | None = None) -> str:
-    """What ``question`` asks, in ``language``: the main question's text as :func:`text_for` finds it (down to the
-    built-in one); another question's from its own texts (that language, the default one, English, any), else its
-    id made readable ("staff_friendliness" -> "Staff friendliness", as :func:`shared.texts.readable` words a reason).
-    """
-    if question.id == config.question_id:
-        return text_for(config, "question", language)
-    found = _question_lookup(config, question, "question", language)
-    return found or texts.readable(question.id.replace("-", "_"))
+    """What ``question`` asks, in ``language`` (:func:`shared.texts.question_text`)."""
+    return texts.question_text(config, question, language)
 
 
 def question_reason_label(config: KioskConfig, question: Question, reason: str, language: str | None = None) -> str:
-    """Label of follow-up reason ``reason`` of ``question``: from the question's texts ("reason.<id>"), else the
-    config's (:func:`reason_label`, which ends with the id made readable)."""
-    return _question_lookup(config, question, f"reason.{reason}", language) or reason_label(config, reason, language)
+    """Label of follow-up reason ``reason`` of ``question`` (:func:`shared.texts.question_reason_label`)."""
+    return texts.question_reason_label(config, question, reason, language)
 
 
 def languages(config: KioskConfig) -> list[str]:
@@ -105,7 +66,7 @@ def next_language(config: KioskConfig, current: str) -> str:
 
 def language_name(code: str) -> str:
     """``code``'s own name ("Deutsch" for de), or the code in capitals."""
-    return LANGUAGE_NAMES.get(code.split("-")[0], code.upper())
+    return texts.language_name(code)
 
 
 def language_label(config: KioskConfig, current: str) -> str:

@@ -24,28 +24,14 @@ from markupsafe import Markup
 from server.reports.charts import INK, face_colour
 from server.touchpoints import PageConfig
 from shared import texts
-from shared.protocol import DEFAULT_TEXTS, FollowUp, LocationConfig, Question, score_range
+from shared.protocol import FollowUp, LocationConfig, Question, score_range
 from shared.questions import all_questions
 from shared.scores import side
 
-#: The kiosk's built-in English texts (``kiosk.texts.KIOSK_TEXTS``: the server may not import the kiosk package;
-#: a test keeps the two equal) and the page's own: its privacy note, offline line, language switch, step and
-#: the faces' accessible names.
-KIOSK_TEXTS: dict[str, str] = {
-    **DEFAULT_TEXTS,
-    "followup_question": "What was the main reason?",
-    "comment_prompt": "Anything you would like to add?",
-    "closed": "We are closed right now.\nSee you soon!",
-    "attract": "How did we do?\nTouch the screen to tell us.",
-    "skip": "No, thanks",
-    "comment_button": "Write a comment",
-    "send": "Send",
-    "cancel": "Cancel",
-    "nps_low": "Not at all likely",
-    "nps_high": "Extremely likely",
-}
+#: The page's texts: the kiosk's built-in ones (:data:`shared.texts.BUILT_IN_TEXTS`) and the page's own: its
+#: privacy note, offline line, language switch, step and the faces' accessible names.
 WEB_TEXTS: dict[str, str] = {
-    **KIOSK_TEXTS,
+    **texts.BUILT_IN_TEXTS,
     "web.language": "Language",
     "web.step": "Question {n} of {total}",
     "web.chars_left": "{n} characters left",
@@ -63,14 +49,6 @@ WEB_TEXTS: dict[str, str] = {
     "face.happy": "Happy",
     "face.very_happy": "Very happy",
 }
-
-#: Names of languages in themselves, for the language switch (``kiosk.texts.LANGUAGE_NAMES``; a test keeps them
-#: equal); unknown codes show in capitals.
-LANGUAGE_NAMES = {
-    "en": "English", "nb": "Norsk", "nn": "Nynorsk", "no": "Norsk", "sv": "Svenska", "da": "Dansk",
-    "fi": "Suomi", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano", "nl": "Nederlands",
-    "pt": "Português", "pl": "Polski", "tr": "Türkçe", "is": "Íslenska",
-}  # fmt: skip
 
 #: The faces' names (text keys ``face.<name>``), saddest first, per face scale.
 FACE_NAMES: dict[int, tuple[str, ...]] = {
@@ -101,11 +79,6 @@ def languages(config: LocationConfig) -> list[str]:
     return [config.default_language, *(code for code in config.texts if code != config.default_language)]
 
 
-def language_name(code: str) -> str:
-    """``code``'s own name ("Deutsch" for de), or the code in capitals."""
-    return LANGUAGE_NAMES.get(code.split("-")[0], code.upper())
-
-
 def pick_language(accept_language: str | None, offered: list[str]) -> str:
     """The language of ``offered`` (default first) that ``Accept-Language`` prefers: by quality, an exact match
     ("pt-BR"), else the same primary language ("nb" for "nb-NO", "pt-BR" for "pt"); the first offered when
@@ -132,35 +105,19 @@ def pick_language(accept_language: str | None, offered: list[str]) -> str:
 
 
 def text_for(config: LocationConfig, key: str, language: str) -> str:
-    """Text ``key`` in ``language``, else the default language's, else English, else :data:`WEB_TEXTS`; "" for a
-    key nobody knows (``kiosk.texts.text_for``'s rule)."""
-    for lang in (language, config.default_language, "en"):
-        if text := config.texts.get(lang, {}).get(key):
-            return text
-    return WEB_TEXTS.get(key, "")
-
-
-def _question_lookup(config: LocationConfig, question: Question, key: str, language: str) -> str | None:
-    for lang in (language, config.default_language, "en", *question.texts):
-        if text := question.texts.get(lang, {}).get(key):
-            return text
-    return None
+    """Text ``key`` in ``language``, else the default language's, else English, else :data:`WEB_TEXTS` (the rule
+    of :func:`shared.texts.text_for`)."""
+    return texts.text_for(config, key, language, WEB_TEXTS)
 
 
 def question_text(config: LocationConfig, question: Question, language: str) -> str:
-    """What ``question`` asks in ``language`` (``kiosk.texts.question_text``'s rule): the main question's text as
-    :func:`text_for` finds it; another's from its own texts, else its id made readable."""
-    if question.id == config.question_id:
-        return text_for(config, "question", language)
-    found = _question_lookup(config, question, "question", language)
-    return found or texts.readable(question.id.replace("-", "_"))
+    """What ``question`` asks in ``language`` (:func:`shared.texts.question_text`, the page's texts built in)."""
+    return texts.question_text(config, question, language, WEB_TEXTS)
 
 
 def reason_label(config: LocationConfig, question: Question, reason: str, language: str) -> str:
-    """Label of follow-up reason ``reason`` of ``question``: the question's ``reason.<id>``, else the config's
-    (:func:`shared.texts.reason_label`, which ends with the id made readable)."""
-    own = _question_lookup(config, question, f"reason.{reason}", language)
-    return own or texts.reason_label(config, reason, language)
+    """Label of follow-up reason ``reason`` of ``question`` (:func:`shared.texts.question_reason_label`)."""
+    return texts.question_reason_label(config, question, reason, language)
 
 
 def reasons_by_side(question: Question) -> dict[str, list[str]]:
@@ -249,7 +206,7 @@ def page_data(page: PageConfig, *, language: str, repeat_press_seconds: float, t
         "phone_comment_seconds": PHONE_COMMENT_SECONDS,
         "comment": {"enabled": page.comment.enabled, "max_chars": page.comment.max_chars},
         "language": language,
-        "languages": [{"code": code, "name": language_name(code)} for code in codes],
+        "languages": [{"code": code, "name": texts.language_name(code)} for code in codes],
         "texts": {code: texts_in(config, questions, code, page.location_name) for code in codes},
     }
 
