@@ -54,7 +54,7 @@ class FiguresOut(BaseModel):
     """Every figure of one set of counted presses."""
 
     responses: int = Field(description="counted taps (repeat presses excluded), all scales")
-    counts: dict[str, int] = Field(description="score -> count on the location's scale")
+    counts: dict[str, int] = Field(description="score -> count on the question's scale")
     happy_index: EstimateOut
     csat: ShareOut
     negative: ShareOut
@@ -93,9 +93,15 @@ class LocationSummary(FiguresOut):
     location_name: str
     timezone: str
     question_id: str
+    channel: Literal["kiosk", "web"] | None = Field(
+        default=None, description="the channel the figures are of (kiosks or web touchpoints); null: every channel"
+    )
     start: date
     end: date
-    scale: int = Field(description="the location's current face scale; keys of `counts` are 1..scale")
+    scale: int = Field(
+        description="the question's scale (the location's current scale for its main question); keys of `counts` "
+        "are its scores"
+    )
     reasons: list[ReasonOut] = Field(description="each (reason, side) picked in the range, negative side first")
     filtered: dict[str, int] = Field(
         description="presses stored but left out of the figures, by why (every reason present, 0 when none)"

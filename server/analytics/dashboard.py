@@ -1,6 +1,8 @@
 """The dashboard's view models: the overview of many locations (ranked, with a trend line) and one location in
 depth (KPIs, trend, heatmap, reasons, per-kiosk split, comments), built on :mod:`server.analytics.summaries`; and
-the open alerts per location that mark them (:func:`open_alerts`).
+the open alerts per location that mark them (:func:`open_alerts`). Both show one question (each location's main
+one by default) and every channel or one (kiosks or web touchpoints); the pickers list the questions to choose
+from (:func:`question_choices`, :func:`overview_questions`).
 
 Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
 """
@@ -16,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from server.alerts.targets import target_for, targets_for
 from server.analytics.summaries import (
+    Channel,
     Compare,
     Counts,
     Granularity,
@@ -25,6 +28,7 @@ from server.analytics.summaries import (
     Rows,
     Scores,
     TrendPoint,
+    asking,
     buckets,
     compared,
     dates,
@@ -33,15 +37,43 @@ from server.analytics.summaries import (
     load_counts,
     local_today,
     period_for,
+    question_label,
+    question_texts,
     reason_counts,
     trend,
     visible_locations,
 )
-from server.db import alerts, daily_rollups, kiosks, taps
-from server.locations import location_config
+from server.db import alerts, daily_rollups, kiosks, taps, touchpoints
 from shared import scores
 
 COMMENTS_SHOWN = 20
+WEB_LINE = "Web (phones)"  # the per-kiosk split's line of every web touchpoint's taps (their kiosk is '')
+
+
+@dataclass(frozen=True)
+class QuestionChoice:
+    """A question as a picker lists it: its id and its wording in the viewer's language (else its id)."""
+
+    id: str
+    label: str
+
+
+def question_choices(place: Place, languages: Sequence[str] = ()) -> list[QuestionChoice]:
+    """The location's questions, main first, each labelled in the first of ``languages`` it has
+    (:func:`summaries.question_label`)."""
+    return [QuestionChoice(q.id, question_label(q, place.config, languages)) for q in place.questions]
+
+
+def overview_questions(
+    conn: Connection, location_ids: frozenset[int] | None, languages: Sequence[str] = ()
+) -> list[QuestionChoice]:
+    """The questions the overview's picker offers besides each location's main one: every other question of the
+    visible locations, by id (in the order first met), labelled as the first location asking it words it."""
+    choices: dict[str, QuestionChoice] = {}
+    for place in visible_locations(conn, location_ids):
+        for choice in question_choices(place, languages)[1:]:
+            choices.setdefault(choice.id, choice)
+    return list(choices.values())
 
 
 @dataclass(frozen=True)
@@ -60,6 +92,7 @@ class OverviewRow:
     ranking: float | None = None  # None for NPS locations: a different scale is not ranked with faces
     rank: int | None = None
     target: float | None = None  # the location's service target (its own, else its group's)
+    asked: bool = True  # False: the question picked is not one of this location's (so it has no figures)
 
     @property
     def to_target(self) -> float | None:
@@ -80,15 +113,20 @@ def overview(
     start: date | None = None,
     last: date | None = None,
     *,
+    question_id: str | None = None,
+    channel: Channel | None = None,
     now: datetime | None = None,
 ) -> list[OverviewRow]:
     """Every visible location's scores over the picked range (in its own local dates) and the one before,
     ranked by index shrunk toward the overall index (docs/architecture.md, "Score maths"). Reads the daily rollups:
     per distinct period, one query by date (the trend) and one total for the period before.
 
+    The figures are of question ``question_id`` on its scale at each location that has it (a location without it
+    has none, marked not ``asked``), else of each location's main question; of ``channel``, else of every one.
+
     Raises InvalidInput as :func:`period_for`.
     """
-    places = visible_locations(conn, location_ids)
+    places = [asking(place, question_id, channel) for place in visible_locations(conn, location_ids)]
     for place in places:
         place.period = period_for(range_name, local_today(place.timezone, now), start, last)
     if not places:
@@ -97,13 +135,15 @@ def overview(
     for place in places:  # places in zones on the same local date share one period: one pair of queries each
         by_period.setdefault(place.period, []).append(place)
     rows: dict[int, OverviewRow] = {}
+    asked = {place.id for place in places if question_id is None or place.asks(question_id)}
     for period, members in by_period.items():
-        days = _rows_by(conn, members, period, by_date=True)
-        before = _rows_by(conn, members, period.previous(), by_date=False)
+        reading = [place for place in members if place.id in asked]
+        days = _rows_by(conn, reading, period, by_date=True, channel=channel)
+        before = _rows_by(conn, reading, period.previous(), by_date=False, channel=channel)
         for place in members:
             rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
     goals = targets_for(conn, [place.id for place in places])
-    return _ranked([replace(rows[place.id], target=goals.get(place.id)) for place in places])
+    return _ranked([replace(rows[place.id], target=goals.get(place.id), asked=place.id in asked) for place in places])
 
 
 def _to_target(value: float | None, target: float | None) -> float | None:
@@ -120,15 +160,19 @@ def open_alerts(conn: Connection, location_ids: frozenset[int] | None) -> dict[i
 
 
 def _rows_by(
-    conn: Connection, places: list[Place], period: Period, *, by_date: bool
+    conn: Connection, places: list[Place], period: Period, *, by_date: bool, channel: Channel | None = None
 ) -> dict[int, dict[date | None, Rows]]:
-    """location -> local date (or None for the whole period) -> (scale, score, count) rows of its question."""
+    """location -> local date (or None for the whole period) -> (scale, score, count) rows of its question, of
+    ``channel`` or of every channel."""
+    if not places:
+        return {}
     d = daily_rollups.c
     keys = [d.location_id, d.question_id, *([d.local_date] if by_date else []), d.scale, d.score]
     query = (
         select(*keys, func.sum(d.count))
         .where(d.location_id.in_([place.id for place in places]),
-               d.local_date >= period.start, d.local_date < period.end)
+               d.local_date >= period.start, d.local_date < period.end,
+               *([d.channel == channel] if channel is not None else []))
         .group_by(*keys)
     )  # fmt: skip
     questions = {place.id: place.question_id for place in places}
@@ -188,10 +232,16 @@ class HeatCell:
 
 @dataclass(frozen=True)
 class KioskScores:
+    """One line of the per-kiosk split: a kiosk, or every web touchpoint together (``kiosk_id`` '')."""
+
     kiosk_id: str
     name: str
     scores: Scores
     filtered: int  # presses of this kiosk left out of the figures
+
+    @property
+    def channel(self) -> Channel:
+        return "kiosk" if self.kiosk_id else "web"
 
 
 @dataclass(frozen=True)
@@ -200,12 +250,13 @@ class Comment:
     score: int
     scale: int
     text: str
-    kiosk: str
+    kiosk: str  # the kiosk's name, or the web touchpoint's
 
 
 @dataclass(frozen=True)
 class LocationDetail:
-    """Everything the location page shows, for one period and the one it is compared with."""
+    """Everything the location page shows, for one period and the one it is compared with, of one question (on
+    its ``scale``) and one channel or all."""
 
     id: int
     name: str
@@ -225,8 +276,19 @@ class LocationDetail:
     comments: list[Comment]
     filtered: dict[str, int]
     repeat_seconds: float  # the location's repeat-press interval now
+    web_repeat_minutes: float  # how often one phone may answer a web touchpoint (counted), now
     what_if: float | None  # figures replayed with this interval instead of the stored flags
     target: float | None = None  # the service target (its own, else its group's)
+    question_id: str = "main"
+    questions: tuple[QuestionChoice, ...] = ()  # the location's questions, main first (the picker's)
+    channel: Channel | None = None  # None: every channel
+
+    @property
+    def question(self) -> QuestionChoice:
+        """The question shown (its id alone when the location no longer has it)."""
+        return next(
+            (q for q in self.questions if q.id == self.question_id), QuestionChoice(self.question_id, self.question_id)
+        )
 
     @property
     def to_target(self) -> float | None:
@@ -248,19 +310,22 @@ def location_detail(
     granularity: Granularity | None = None,
     compare: Compare = "previous",
     what_if: float | None = None,
+    question_id: str | None = None,
+    channel: Channel | None = None,
     languages: Sequence[str] = (),
     now: datetime | None = None,
 ) -> LocationDetail:
     """One location in depth over the picked range (local dates), compared with the period before or the same
     dates a year earlier; trend per day, week or month (default: :func:`default_granularity`); with ``what_if``
-    every figure replayed under that repeat-press interval. Reason labels in the first of ``languages`` the
-    location has (:func:`shared.texts.reason_label`).
+    every figure replayed under that repeat-press interval. Figures of question ``question_id`` (default: the main
+    one) on its own scale, of ``channel`` (default: every channel; comments too). Reason labels in the first of
+    ``languages`` the location has (:func:`shared.texts.reason_label`).
 
     Raises NotFound for an unknown location and InvalidInput as :func:`period_for`, :func:`trend` and
     :func:`replay`.
     """
-    place = find_location(conn, location_id)
-    config = location_config(conn, location_id)
+    place = asking(find_location(conn, location_id), question_id, channel)
+    config = question_texts(place.config, place.question_id)
     period = period_for(range_name, local_today(place.timezone, now), start, last)
     granularity = granularity or default_granularity(period)
     before = compared(period, compare, period)
@@ -274,7 +339,9 @@ def location_detail(
         heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
         kiosks=_kiosk_split(conn, counts, period, place.scale),
         comments=_comments(conn, place, period), filtered=counts.filtered_totals(period),
-        repeat_seconds=config.repeat_press_seconds, what_if=what_if, target=target_for(conn, place.id),
+        repeat_seconds=config.repeat_press_seconds, web_repeat_minutes=config.web_repeat_minutes, what_if=what_if,
+        target=target_for(conn, place.id),
+        question_id=place.question_id, questions=tuple(question_choices(place, languages)), channel=channel,
     )  # fmt: skip
 
 
@@ -295,9 +362,12 @@ def _heatmap(counts: Counts, period: Period, scale: int) -> list[list[HeatCell]]
 
 
 def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -> list[KioskScores]:
+    """One line per kiosk with taps in the period, by name, then one :data:`WEB_LINE` for the web touchpoints'
+    taps together (kiosk '' in the rollups), if any."""
     ids = {kiosk for (day, kiosk, *_), _n in counts.daily.items() if period.start <= day < period.end}
     ids |= {kiosk for (day, kiosk, _), n in counts.filtered.items() if n and period.start <= day < period.end}
-    names = dict(conn.execute(select(kiosks.c.id, kiosks.c.name).where(kiosks.c.id.in_(sorted(ids)))).all())
+    names = dict(conn.execute(select(kiosks.c.id, kiosks.c.name).where(kiosks.c.id.in_(sorted(ids - {""})))).all())
+    names[""] = WEB_LINE
     return [
         KioskScores(
             kiosk_id,
@@ -305,18 +375,22 @@ def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -
             Scores.of(counts.rows(period, kiosk_id), scale),
             sum(counts.filtered_totals(period, kiosk_id).values()),
         )  # fmt: skip
-        for kiosk_id in sorted(ids, key=lambda kiosk_id: names.get(kiosk_id, kiosk_id))
+        for kiosk_id in sorted(ids, key=lambda kiosk_id: (kiosk_id == "", names.get(kiosk_id, kiosk_id)))
     ]
 
 
 def _comments(conn: Connection, place: Place, period: Period) -> list[Comment]:
-    """The latest comments of the period, newest first (reads the partial comments index, not all taps)."""
+    """The latest comments of the period (of the place's channel, else every one), newest first, each with its
+    kiosk's or web touchpoint's name (reads the partial comments index, not all taps)."""
     t = taps.c
     query = (
-        select(t.effective_at, t.score, t.scale, t.comment, kiosks.c.name)
-        .join(kiosks, kiosks.c.id == t.kiosk_id)
+        select(t.effective_at, t.score, t.scale, t.comment,
+               func.coalesce(kiosks.c.name, touchpoints.c.name, WEB_LINE))
+        .select_from(taps.outerjoin(kiosks, kiosks.c.id == t.kiosk_id)
+                     .outerjoin(touchpoints, touchpoints.c.id == t.touchpoint_id))
         .where(t.location_id == place.id, t.comment.is_not(None),
-               t.local_date >= period.start, t.local_date < period.end)
+               t.local_date >= period.start, t.local_date < period.end,
+               *([t.channel == place.channel] if place.channel is not None else []))
         .order_by(t.effective_at.desc())
         .limit(COMMENTS_SHOWN)
     )  # fmt: skip

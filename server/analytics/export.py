@@ -1,4 +1,6 @@
-"""Exports: a location's raw taps and its daily summaries over local dates, a page at a time.
+"""Exports: a location's raw taps and its daily summaries over local dates, a page at a time, of one channel
+(kiosks or web touchpoints) or all; the daily summaries of one question (default: the main one) on its scale.
+Columns added later come last, so readers of the older columns by position keep working.
 
 Pages are ``limit`` rows (at most MAX_PAGE) from ``offset`` in a stable order, so a client reads
 everything by asking until a page comes back short; an offset past the end is an empty page. Rows are plain
@@ -20,18 +22,21 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from server import InvalidInput
-from server.analytics.summaries import Scores, check_range, find_location
+from server.analytics.summaries import Channel, Scores, asking, check_range, find_location
 from server.db import daily_rollups, taps
 
 MAX_PAGE = 10_000
 TAP_COLUMNS = (
     "id", "location_id", "kiosk_id", "seq", "question_id", "scale", "score", "tapped_at", "effective_at",
     "local_date", "local_hour", "followup", "comment", "flags", "received_at",
+    "channel", "touchpoint_id", "first_tap_id",  # issue #13: a web tap has no kiosk_id
 )  # fmt: skip
 SUMMARY_COLUMNS = (
     "location_id", "local_date", "responses", "happy_index", "happy_index_low", "happy_index_high",
     "csat", "negative", "nps",
 )  # fmt: skip
+# After the score_<n> columns (their number depends on the scale): which question and channel ("all": every one).
+SUMMARY_LAST_COLUMNS = ("question_id", "channel")
 
 
 def _check(start: date, end: date, limit: int, offset: int) -> None:
@@ -43,32 +48,56 @@ def _check(start: date, end: date, limit: int, offset: int) -> None:
 
 
 def tap_page(
-    conn: Connection, location_id: int, start: date, end: date, *, limit: int, offset: int
+    conn: Connection,
+    location_id: int,
+    start: date,
+    end: date,
+    *,
+    limit: int,
+    offset: int,
+    channel: Channel | None = None,
+    question_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A location's taps with local dates in [start, end), by local date then id.
+    """A location's taps with local dates in [start, end), by local date then id: of one channel or all (None), of
+    one question or all (None).
 
     Raises InvalidInput for a bad range or page, NotFound for an unknown location.
     """
     _check(start, end, limit, offset)
     find_location(conn, location_id)
     t = taps.c
+    where = [t.location_id == location_id, t.local_date >= start, t.local_date < end]
+    where += [t.channel == channel] if channel is not None else []
+    where += [t.question_id == question_id] if question_id is not None else []
     query = (
         select(*(t[name] for name in TAP_COLUMNS))
-        .where(t.location_id == location_id, t.local_date >= start, t.local_date < end)
+        .where(*where)
         .order_by(t.local_date, t.effective_at, t.id)
         .limit(limit)
         .offset(offset)
     )
-    return [{**row._mapping, "id": str(row.id)} for row in conn.execute(query)]
+    return [
+        {**row._mapping, "id": str(row.id), "first_tap_id": None if row.first_tap_id is None else str(row.first_tap_id)}
+        for row in conn.execute(query)
+    ]
 
 
 def daily_summary_page(
-    conn: Connection, location_id: int, start: date, end: date, *, limit: int, offset: int
+    conn: Connection,
+    location_id: int,
+    start: date,
+    end: date,
+    *,
+    limit: int,
+    offset: int,
+    channel: Channel | None = None,
+    question_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row of scores per local date in [start, end) of a location (dates without taps included), from the
-    daily rollups. Raises InvalidInput for a bad range or page, NotFound for an unknown location."""
+    daily rollups: of question ``question_id`` (None: the main one) on its scale, of one channel or all (None).
+    Raises InvalidInput for a bad range or page, NotFound for an unknown location."""
     _check(start, end, limit, offset)
-    place = find_location(conn, location_id)
+    place = asking(find_location(conn, location_id), question_id, channel)
     days_left = (end - start).days - offset
     if days_left <= 0:  # past the end; also keeps the dates below from passing 9999-12-31
         return []
@@ -76,12 +105,17 @@ def daily_summary_page(
     last = first + timedelta(days=min(limit, days_left))
     d = daily_rollups.c
     query = select(d.local_date, d.scale, d.score, d.count).where(
-        d.location_id == location_id, d.question_id == place.question_id, d.local_date >= first, d.local_date < last
-    )
+        d.location_id == location_id, d.question_id == place.question_id, d.local_date >= first, d.local_date < last,
+        *([d.channel == channel] if channel is not None else []),
+    )  # fmt: skip
     by_day: dict[date, list[tuple[int, int, int]]] = {}
     for day, row_scale, score, count in conn.execute(query):
         by_day.setdefault(day, []).append((row_scale, score, int(count)))
-    return [_summary_row(location_id, day, Scores.of(by_day.get(day, []), place.scale)) for day in _dates(first, last)]
+    last_columns = {"question_id": place.question_id, "channel": channel or "all"}
+    return [
+        {**_summary_row(location_id, day, Scores.of(by_day.get(day, []), place.scale)), **last_columns}
+        for day in _dates(first, last)
+    ]
 
 
 def _dates(first: date, end: date) -> Iterable[date]:

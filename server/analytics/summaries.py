@@ -2,6 +2,8 @@
 counts of a location (from the rollups, or replayed from the stored presses for a what-if), scores, follow-up
 reasons by side, and trends compared with the period before or a year earlier.
 
+Figures are of one question of a location (its main one unless another is asked for, each on its own scale) and
+of every channel, or of one (``kiosk`` or ``web``): :func:`asking` picks both, and the rollups are read by them.
 Whole-day figures read the daily rollups, so the cost of a summary grows with the number of local days asked for,
 not with the number of taps; only the what-if replay reads taps. The dashboard's view models are built on these in
 :mod:`server.analytics.dashboard`. Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
@@ -13,10 +15,10 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Table, select
 
 from server import InvalidInput, NotFound
 from server.db import daily_rollups, filtered_rollups, groups, locations, rollups, taps
@@ -32,9 +34,11 @@ from server.schemas import (
     TrendPointOut,
 )
 from shared import scores, texts
-from shared.protocol import LocationConfig
+from shared.protocol import LocationConfig, Question, Scale
+from shared.questions import all_questions, question_by_id
 
 MAX_RANGE_DAYS = 3700
+Channel = Literal["kiosk", "web"]  # server.db.CHANNELS
 
 
 def list_locations(conn: Connection) -> list[LocationOut]:
@@ -50,23 +54,23 @@ def location_summary(
     end: date,
     question_id: str | None = None,
     *,
+    channel: Channel | None = None,
     granularity: Granularity | None = None,
     compare: Compare = "previous",
     what_if: float | None = None,
     languages: Sequence[str] = (),
 ) -> LocationSummary:
-    """The summary of one location over local dates [start, end) for a question (default: the location's):
-    figures, follow-up reasons by the side of the face tapped, the presses left out by why, and with
-    ``granularity`` a trend compared with the period before or the same dates a year earlier; with ``what_if``
-    every figure replayed under that repeat-press interval (:func:`replay`).
+    """The summary of one location over local dates [start, end) for a question (default: the location's main
+    one) on that question's scale, of one channel or all (None): figures, follow-up reasons by the side of the
+    face tapped, the presses left out by why, and with ``granularity`` a trend compared with the period before or
+    the same dates a year earlier; with ``what_if`` every figure replayed under that repeat-press interval
+    (:func:`replay`).
 
     Raises NotFound for an unknown location, InvalidInput when end is not after start, the range is longer
     than MAX_RANGE_DAYS, or as :func:`trend` and :func:`replay`.
     """
     check_range(start, end)
-    place = find_location(conn, location_id)
-    if question_id is not None:
-        place = replace(place, question_id=question_id)
+    place = asking(find_location(conn, location_id), question_id, channel)
     period = Period(start, end)
     counts = load_counts(conn, place, period, what_if=what_if)
     points = None
@@ -74,10 +78,10 @@ def location_summary(
         counts.merge(load_counts(conn, place, compared(period, compare, period), what_if=what_if))
         points = [_trend_out(point) for point in trend(counts, period, granularity, compare, place.scale)]
     result = Scores.of(counts.rows(period), place.scale)
-    config = location_config(conn, location_id)
+    config = question_texts(location_config(conn, location_id), place.question_id)
     return LocationSummary(
         location_id=place.id, location_name=place.name, timezone=place.timezone, question_id=place.question_id,
-        start=start, end=end, scale=place.scale, **_figures(result).model_dump(),
+        channel=place.channel, start=start, end=end, scale=place.scale, **_figures(result).model_dump(),
         reasons=[ReasonOut(id=r.reason_id, label=r.label, side=r.side, count=r.count, share=ShareOut.of(r.share))
                  for r in reason_counts(counts, period, config, languages)],
         filtered=counts.filtered_totals(period), what_if_repeat_seconds=what_if, granularity=granularity,
@@ -211,6 +215,9 @@ class Scores:
 
 @dataclass
 class Place:
+    """A location as figures are read of it: which question (``question_id``, on its ``scale``) and which channel
+    (None: all). As listed, the main question on the location's scale; :func:`asking` picks another."""
+
     id: int
     name: str
     timezone: str
@@ -219,10 +226,60 @@ class Place:
     question_id: str
     period: Period = field(default_factory=lambda: Period(date.min, date.min))
     group_id: int | None = None
+    channel: Channel | None = None
+    config: LocationConfig = field(default_factory=LocationConfig, repr=False, compare=False)
+    location_scale: int | None = None  # the location's own scale, kept by :func:`asking` (None: ``scale``)
+
+    @property
+    def own_scale(self) -> Scale:
+        """The location's own scale (its main question's), whichever question the place is asking."""
+        return cast(Scale, self.scale if self.location_scale is None else self.location_scale)
+
+    @property
+    def questions(self) -> list[Question]:
+        """The location's questions, main first (:func:`shared.questions.all_questions`)."""
+        return all_questions(self.config, self.own_scale)
+
+    def asks(self, question_id: str) -> bool:
+        """Whether ``question_id`` is one of the location's questions (the main one or another, in any mode)."""
+        return question_by_id(self.config, self.own_scale, question_id) is not None
+
+
+def asking(place: Place, question_id: str | None = None, channel: Channel | None = None) -> Place:
+    """``place`` with its figures read of question ``question_id`` (None: the main one) on that question's own
+    scale (an id the location does not have keeps the location's scale), of ``channel`` (None: every channel)."""
+    own = place.own_scale
+    question = question_by_id(place.config, own, question_id) if question_id is not None else None
+    return replace(
+        place, question_id=question_id if question_id is not None else place.config.question_id,
+        scale=question.scale if question is not None else own, channel=channel, location_scale=own,
+    )  # fmt: skip
+
+
+def question_texts(config: LocationConfig, question_id: str) -> LocationConfig:
+    """``config`` with the texts of question ``question_id`` (its wording and reason labels) over the location's,
+    so that :func:`shared.texts.reason_label` finds an aspect question's own labels first; unchanged for the main
+    question or an unknown id."""
+    question = next((q for q in config.questions if q.id == question_id), None)
+    if question is None or question_id == config.question_id:
+        return config
+    merged = {lang: dict(by_key) for lang, by_key in config.texts.items()}
+    for lang, by_key in question.texts.items():
+        merged.setdefault(lang, {}).update(by_key)
+    return config.model_copy(update={"texts": merged})
+
+
+def question_label(question: Question, config: LocationConfig, languages: Sequence[str] = ()) -> str:
+    """A question's wording in the first of ``languages`` it has, else the location's default language, else
+    English, else any; its id when it has no wording (as reason labels fall back, :mod:`shared.texts`)."""
+    for lang in (*languages, config.default_language, "en", *question.texts):
+        if text := question.texts.get(lang, {}).get("question"):
+            return text
+    return question.id
 
 
 def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> list[Place]:
-    """The locations (with group name and question) a user may see, by group then name; None: all."""
+    """The locations (with group name, config and main question) a user may see, by group then name; None: all."""
     query = (
         select(locations.c.id, locations.c.name, locations.c.timezone, locations.c.scale, locations.c.config,
                groups.c.name.label("group"), locations.c.group_id)
@@ -231,10 +288,12 @@ def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> 
     )  # fmt: skip
     if location_ids is not None:
         query = query.where(locations.c.id.in_(sorted(location_ids)))
-    return [
-        Place(r.id, r.name, r.timezone, r.scale, r.group, _question_of(r.config), group_id=r.group_id)
-        for r in conn.execute(query)
-    ]
+    out = []
+    for r in conn.execute(query):
+        config = LocationConfig.model_validate_json(r.config) if r.config else LocationConfig()
+        out.append(Place(r.id, r.name, r.timezone, r.scale, r.group, config.question_id, group_id=r.group_id,
+                         config=config))  # fmt: skip
+    return out
 
 
 def find_location(conn: Connection, location_id: int) -> Place:
@@ -243,10 +302,6 @@ def find_location(conn: Connection, location_id: int) -> Place:
     if not places:
         raise NotFound(f"location {location_id} does not exist")
     return places[0]
-
-
-def _question_of(config_json: str | None) -> str:
-    return LocationConfig.model_validate_json(config_json).question_id if config_json else "main"
 
 
 Rows = list[tuple[int, int, int]]
@@ -328,37 +383,40 @@ def dates(span: Period) -> Iterator[date]:
 def load_counts(
     conn: Connection, place: Place, span: Period, *, what_if: float | None = None, hourly: bool = False
 ) -> Counts:
-    """A location's counts over ``span`` (its question): from the rollups, or with ``what_if`` (seconds) a replay
-    of its stored presses under that repeat-press interval. ``hourly`` also reads the hour-of-day counts.
+    """A location's counts over ``span`` (its question, its channel or all): from the rollups, or with ``what_if``
+    (seconds) a replay of its stored presses under that repeat-press interval. ``hourly`` also reads the
+    hour-of-day counts. Rows of every channel add up into the same keys (a web tap's kiosk is '').
 
     Raises InvalidInput when a what-if asks for more than WHAT_IF_MAX_DAYS days or an interval outside
     0..WHAT_IF_MAX_SECONDS.
     """
     if what_if is not None:
         return replay(conn, place, span, what_if)
-    d, f = daily_rollups.c, filtered_rollups.c
     counts = Counts()
+    d = daily_rollups.c
     daily = select(d.local_date, d.kiosk_id, d.scale, d.score, d.followup, d.count).where(
-        d.location_id == place.id, d.question_id == place.question_id, d.local_date >= span.start,
-        d.local_date < span.end,
-    )  # fmt: skip
+        *_slice(daily_rollups, place, span)
+    )
     for day, kiosk_id, scale, score, followup, count in conn.execute(daily):
         counts.daily[day, kiosk_id, scale, score, followup] += int(count)
-    left_out = select(f.local_date, f.kiosk_id, f.why, f.count).where(
-        f.location_id == place.id, f.question_id == place.question_id, f.local_date >= span.start,
-        f.local_date < span.end,
-    )  # fmt: skip
+    f = filtered_rollups.c
+    left_out = select(f.local_date, f.kiosk_id, f.why, f.count).where(*_slice(filtered_rollups, place, span))
     for day, kiosk_id, why, count in conn.execute(left_out):
         counts.filtered[day, kiosk_id, why] += int(count)
     if hourly:
         r = rollups.c
-        hours = select(r.local_date, r.local_hour, r.scale, r.score, r.count).where(
-            r.location_id == place.id, r.question_id == place.question_id, r.local_date >= span.start,
-            r.local_date < span.end,
-        )  # fmt: skip
+        hours = select(r.local_date, r.local_hour, r.scale, r.score, r.count).where(*_slice(rollups, place, span))
         for day, hour, scale, score, count in conn.execute(hours):
             counts.hourly[day, hour, scale, score] += int(count)
     return counts
+
+
+def _slice(table: Table, place: Place, span: Period) -> list[ColumnElement[bool]]:
+    """The conditions that pick a rollup table's rows of the place's question and channel over ``span``."""
+    c = table.c
+    where = [c.location_id == place.id, c.question_id == place.question_id, c.local_date >= span.start,
+             c.local_date < span.end]  # fmt: skip
+    return [*where, c.channel == place.channel] if place.channel is not None else where
 
 
 def replay(conn: Connection, place: Place, span: Period, interval: float) -> Counts:
@@ -366,9 +424,10 @@ def replay(conn: Connection, place: Place, span: Period, interval: float) -> Cou
 
     Replays :func:`shared.scores.is_repeat` over the stored presses of each kiosk and question in effective
     (corrected) time order, the day before the span included so that its first press knows the one before it.
-    A press that becomes counted keeps no reason (a repeat was never asked why). This is the one summary that
-    reads raw taps. Raises InvalidInput for a span longer than WHAT_IF_MAX_DAYS or an interval outside
-    0..WHAT_IF_MAX_SECONDS.
+    A press that becomes counted keeps no reason (a repeat was never asked why). Web taps (of the place's channel,
+    as every tap read here) keep what the server decided when they arrived: a phone's repeat window is not the
+    kiosks' interval. This is the one summary that reads raw taps. Raises InvalidInput for a span longer than
+    WHAT_IF_MAX_DAYS or an interval outside 0..WHAT_IF_MAX_SECONDS.
     """
     if not 0 <= interval <= WHAT_IF_MAX_SECONDS:
         raise InvalidInput(f"what_if_repeat_seconds must be 0..{WHAT_IF_MAX_SECONDS:g}, got {interval:g}")
@@ -380,22 +439,27 @@ def replay(conn: Connection, place: Place, span: Period, interval: float) -> Cou
     lead_in = span.start - timedelta(days=1) if span.start > date.min else span.start
     t = taps.c
     query = (
-        select(t.kiosk_id, t.effective_at, t.local_date, t.local_hour, t.scale, t.score, t.followup, t.flags)
+        select(t.kiosk_id, t.effective_at, t.local_date, t.local_hour, t.scale, t.score, t.followup, t.flags,
+               t.channel)
         .where(t.location_id == place.id, t.question_id == place.question_id, t.local_date >= lead_in,
-               t.local_date < span.end)
+               t.local_date < span.end, *([t.channel == place.channel] if place.channel is not None else []))
         .order_by(t.kiosk_id, t.effective_at, t.seq)
     )  # fmt: skip
     counts = Counts()
     previous: tuple[str, datetime] | None = None
-    for kiosk_id, at, day, hour, scale, score, followup, flags in conn.execute(query):
-        since = (at - previous[1]).total_seconds() if previous and previous[0] == kiosk_id else None
-        previous = (kiosk_id, at)
+    for kiosk_id, at, day, hour, scale, score, followup, flags, channel in conn.execute(query):
+        stored = flags.split(",")  # the stored repeat flag is replaced by the replay's; other reasons stay
+        if channel == "kiosk":
+            since = (at - previous[1]).total_seconds() if previous and previous[0] == kiosk_id else None
+            previous = (kiosk_id, at)
+            why = next((why for why in scores.FILTERED if why != "repeat" and why in stored), None)
+            if why is None and scores.is_repeat(since, interval):
+                why = "repeat"
+        else:  # a web tap, as the server decided when it arrived; its kiosk is '' as in the rollups
+            kiosk_id = ""
+            why = next((why for why in scores.FILTERED if why in stored), None)
         if day < span.start:
             continue
-        stored = flags.split(",")  # the stored repeat flag is replaced by the replay's; other reasons stay
-        why = next((why for why in scores.FILTERED if why != "repeat" and why in stored), None)
-        if why is None and scores.is_repeat(since, interval):
-            why = "repeat"
         if why is not None:
             counts.filtered[day, kiosk_id, why] += 1
             continue

@@ -1,6 +1,7 @@
 """Rendering dashboard pages: :func:`render` (a template with the signed-in user, the session's CSRF token, its
 one-shot message and the count of open alerts for the navigation), the Jinja2 environment and its filters, and the
-query parameters the range picker shares.
+query parameters the range, channel and question pickers share (:func:`url_with` keeps the rest of a page's view in
+its links).
 
 Templates are in ``server/web/templates`` (partials start with ``_``), static files (our CSS and JS, and Chart.js
 vendored from npm) in ``server/web/static``.
@@ -8,9 +9,11 @@ vendored from npm) in ``server/web/static``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
@@ -27,6 +30,7 @@ from server.web.flash import take_flash
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 RANGE_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "365d": "12 months", "custom": "Custom"}
+CHANNEL_LABELS = {None: "All channels", "kiosk": "Kiosks", "web": "Web (phones)"}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
@@ -35,6 +39,8 @@ RangeQuery = Annotated[
 ]
 StartQuery = Annotated[date | None, Query(description="first local date of a custom range")]
 LastQuery = Annotated[date | None, Query(description="last local date of a custom range (inclusive)")]
+ChannelQuery = Annotated[Literal["kiosk", "web"] | None, Query(description="kiosk or web; default every channel")]
+QuestionQuery = Annotated[str | None, Query(max_length=64, description="question id; empty or none: the main one")]
 
 
 def render(
@@ -46,6 +52,7 @@ def render(
         user=session.access if session else None,
         csrf_token=session.csrf_token if session else "",
         range_labels=RANGE_LABELS,
+        channel_labels=CHANNEL_LABELS,
         flash=_take_flash(request) if session else None,
         nav_open_alerts=_open_alert_count(request, session) if session else 0,
     )
@@ -100,9 +107,38 @@ def _seconds(value: float) -> str:
     return f"{value:g}"
 
 
+def _present(value: Any) -> bool:
+    """Whether a view's value belongs in a URL: None, False and '' leave the key out (0 stays)."""
+    return value is not None and value is not False and value != ""
+
+
+def query_value(value: Any) -> str:
+    """A view's value as a URL writes it: true, 2.5 (seconds as people write them), 2026-01-31, text as it is."""
+    if value is True:
+        return "true"
+    if isinstance(value, float):
+        return _seconds(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def url_with(view: Mapping[str, Any], **changes: Any) -> str:
+    """The query string (``?…``) of a page's view with ``changes``, keys whose value is None, False or '' left
+    out: so a picker's links change one thing and keep the range, question, channel … the page shows."""
+    merged = {**view, **changes}
+    return "?" + urlencode({key: query_value(value) for key, value in merged.items() if _present(value)})
+
+
+def hidden_view(view: Mapping[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(name, value) of a GET form's hidden inputs that keep a page's view, but for the ``skip`` keys (the
+    form's own fields)."""
+    return [(key, query_value(value)) for key, value in view.items() if key not in skip and _present(value)]
+
+
 templates.env.filters["num"] = _number
 templates.env.filters["local"] = local
 templates.env.filters["seconds"] = _seconds
 templates.env.filters["signed"] = _signed
 templates.env.globals["sparkline"] = sparkline
 templates.env.globals["heat_colour"] = heat_colour
+templates.env.globals["url_with"] = url_with
+templates.env.globals["hidden_view"] = hidden_view

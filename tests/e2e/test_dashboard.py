@@ -1,6 +1,6 @@
 """The manager dashboard in a real Chromium against a real server (#4): sign-in, the numbers on every page for a
 known dataset, date ranges, sorting, a manager's limits, CSRF, admin changes reaching a kiosk, the fleet, exports
-and phone layouts.
+and phone layouts; the channel and question pickers (#13) over web taps and an aspect question's answers.
 
 One server and one dataset serve the whole module. The data is made the way users make it: locations, groups,
 users and kiosks with the ``smilepost`` command, taps POSTed with each kiosk's token. Every expected number is
@@ -32,6 +32,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from server.db import make_engine
+from server.touchpoints import add_touchpoint
 from shared.protocol import Heartbeat, Scale, Tap, TapBatch
 from tests.support.browser import DESKTOP, PHONE, cookie, horizontal_overflow, screenshot, sign_in
 from tests.support.live import SMILEPOST, Cli, LiveServer, start_server
@@ -100,7 +102,13 @@ OSLO_CONFIG = {
     "comment": {"enabled": True},
     "texts": {"en": {"question": "How was security today?", "thanks": "Thank you!",
                      **{f"reason.{reason}": label for reason, label in REASON_LABELS.items()}}},
+    "question_mode": "sequence",
+    "questions": [{"id": "speed", "scale": 11, "texts": {"en": {"question": "How likely are you to recommend us?"}}}],
 }  # fmt: skip
+# Customers of Oslo 22-26 days ago (outside every window the other tests read): (days ago, hour, face, answer to
+# "speed" 0-10 or None), on Gate 2 and on phones at a web touchpoint. Posted by the channel test itself.
+GATE_CUSTOMERS = ((22, 9, 5, 10), (23, 9, 4, 9), (24, 9, 3, 6), (25, 9, 5, None))
+PHONE_CUSTOMERS = ((22, 10, 1, 0), (23, 11, 2, 3), (24, 12, 5, 9), (25, 13, 4, 10), (26, 14, 1, None))
 
 
 # --- the expected numbers, from the taps above and the formulas of docs/architecture.md ------------------------
@@ -112,6 +120,7 @@ class Seeded:
 
     url: str
     today: dict[str, date]  # place key -> its local date when seeded
+    data_dir: Path  # the server's data folder (its SQLite database)
     ids: dict[str, int] = field(default_factory=dict)  # place key -> location id
     kiosk_ids: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -284,7 +293,8 @@ def seed(pool: ThreadPoolExecutor, cli: Cli, folder: Path, server: Future[LiveSe
     kiosks = {k: pool.submit(cli.json, "kiosk", "enroll", "--location", str(ids[p.key]), "--name", name, "--json")
               for p in PLACES for k, name in p.kiosks.items()}  # fmt: skip
     steps.append(pool.submit(add_user, cli, MANAGER, "manager", "--group", str(groups[OSLO.group].result()["id"])))
-    data = Seeded(server.result().url, {p.key: datetime.now(ZoneInfo(p.timezone)).date() for p in PLACES}, ids)
+    today = {p.key: datetime.now(ZoneInfo(p.timezone)).date() for p in PLACES}
+    data = Seeded(server.result().url, today, cli.data_dir, ids)
     for key, enrolled in kiosks.items():
         data.kiosk_ids[key], data.tokens[key] = str(enrolled.result()["kiosk_id"]), str(enrolled.result()["token"])
     steps += [pool.submit(post_taps, data, p, k) for p in PLACES for k in p.kiosks if any(t.kiosk == k for t in p.taps)]
@@ -758,3 +768,97 @@ def test_dashboard_pages_fit_the_screen_without_sideways_scrolling(
         assert overflow <= 1, f"{path} scrolls sideways by {overflow} px at {viewport}: {culprits}"
         if viewport == PHONE and name in ("overview", "location"):
             screenshot(page, f"{name}-phone")
+
+
+def nps(answers: list[int]) -> float:
+    """% of 9-10 minus % of 0-6."""
+    return 100 * (sum(a >= 9 for a in answers) - sum(a <= 6 for a in answers)) / len(answers)
+
+
+def post_customers(seeded: Seeded) -> None:
+    """:data:`GATE_CUSTOMERS` from Gate 2 (its next seqs) and :data:`PHONE_CUSTOMERS` from phones at a touchpoint
+    made for them, each answer to "speed" linked to the customer's face, posted as the kiosk and the page post."""
+    zone, url = ZoneInfo(OSLO.timezone), seeded.url
+
+    def customer(days_ago: int, hour: int, face: int, speed: int | None, seq: int, boot: str) -> list[Tap]:
+        day = seeded.today["A"] - timedelta(days=days_ago)
+        at = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+        first = Tap(id=uuid.uuid4(), seq=seq, scale=OSLO.scale, score=face, tapped_at=at, mono_ns=seq, boot_id=boot)
+        if speed is None:
+            return [first]
+        return [first, Tap(id=uuid.uuid4(), seq=seq + 1, question_id="speed", scale=11, score=speed, mono_ns=seq + 1,
+                           tapped_at=at + timedelta(seconds=5), boot_id=boot, first_tap_id=first.id)]  # fmt: skip
+
+    taps: list[Tap] = []
+    for days_ago, hour, face, speed in GATE_CUSTOMERS:
+        seq = sum(run.count for run in OSLO.taps if run.kiosk == "a2") + len(taps) + 1
+        taps += customer(days_ago, hour, face, speed, seq, "boot-a2")
+    batch = TapBatch(sent_at=datetime.now(UTC), boot_id="boot-a2", mono_ns=10**12, taps=taps)
+    response = httpx.post(f"{url}/api/v1/taps", content=batch.model_dump_json(), headers={
+        "Authorization": f"Bearer {seeded.tokens['a2']}", "Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200 and response.json()["accepted"] == len(taps), response.text
+
+    engine = make_engine(f"sqlite:///{seeded.data_dir / 'smilepost.db'}")
+    try:
+        with engine.begin() as conn:
+            slug = add_touchpoint(conn, location_id=seeded.ids["A"], name="Receipt QR").slug
+    finally:
+        engine.dispose()
+    for i, (days_ago, hour, face, speed) in enumerate(PHONE_CUSTOMERS):
+        device = f"phone-{i}"
+        taps = customer(days_ago, hour, face, speed, 1, device)
+        batch = TapBatch(sent_at=datetime.now(UTC), boot_id=device, mono_ns=10**12, taps=taps)
+        response = httpx.post(f"{url}/api/v1/touchpoints/{slug}/taps", content=batch.model_dump_json(), headers={
+            "X-Smilepost-Client": "web", "Origin": url, "Content-Type": "application/json"})  # fmt: skip
+        assert response.status_code == 200 and response.json()["accepted"] == len(taps), response.text
+
+
+def test_the_channel_and_question_pickers_change_the_figures_on_the_location_page_and_the_overview(
+    admin: Page, seeded: Seeded
+) -> None:
+    post_customers(seeded)
+    first, last = seeded.last_days(OSLO, 30)
+    kiosk_faces = counts(seeded.taps_between(OSLO, first, last)) + Counter(c[2] for c in GATE_CUSTOMERS)
+    web_faces = Counter(c[2] for c in PHONE_CUSTOMERS)
+    gate_speed = [c[3] for c in GATE_CUSTOMERS if c[3] is not None]
+    web_speed = [c[3] for c in PHONE_CUSTOMERS if c[3] is not None]
+
+    admin.goto(f"/locations/{seeded.ids['A']}?range=30d")
+    every = Expected(kiosk_faces + web_faces, Counter(), OSLO.scale)
+    assert texts(admin, "#kpi-responses p.big") == [str(every.responses)]
+    assert texts(admin, "#kpi-index p.big") == [num(every.index)]
+    assert texts(admin, "#kiosk-split tbody tr td:first-child") == ["Gate 1", "Gate 2", "Web (phones)"]
+    assert texts(admin, "#channel-picker a[aria-current]") == ["All channels"]
+    screenshot(admin, "location-channels")
+
+    click_and_load(admin, "#channel-picker a[data-channel=web]")
+    web = Expected(web_faces, Counter(), OSLO.scale)
+    assert "channel=web" in admin.url and "range=30d" in admin.url
+    assert texts(admin, "#kpi-responses p.big") == [str(web.responses)]
+    assert texts(admin, "#kpi-index p.big") == [num(web.index)] and texts(admin, "#kpi-csat p.big") == [web.csat]
+    assert texts(admin, "#kiosk-split tbody tr td:first-child") == ["Web (phones)"]
+
+    admin.select_option("#question-picker select[name=question]", "speed")
+    click_and_load(admin, "#question-picker button[type=submit]")
+    assert "question=speed" in admin.url and "channel=web" in admin.url
+    assert texts(admin, "#kpi-index h2") == ["NPS"]
+    assert texts(admin, "#kpi-index p.big") == [num(nps(web_speed))]
+    assert texts(admin, "#kpi-responses p.big") == [str(len(web_speed))]
+    assert texts(admin, "#faces thead th")[1:] == [str(score) for score in range(11)]
+    screenshot(admin, "location-question")
+
+    click_and_load(admin, "#channel-picker a[data-channel=all]")
+    assert "question=speed" in admin.url and "channel=" not in admin.url
+    assert texts(admin, "#kpi-index p.big") == [num(nps(gate_speed + web_speed))]
+    assert texts(admin, "#kpi-responses p.big") == [str(len(gate_speed + web_speed))]
+
+    admin.goto("/?range=30d")
+    admin.select_option("#question-picker select[name=question]", "speed")
+    click_and_load(admin, "#question-picker button[type=submit]")
+    click_and_load(admin, "#channel-picker a[data-channel=kiosk]")
+    assert "question=speed" in admin.url and "channel=kiosk" in admin.url
+    row = admin.locator(f'tr[data-location="{seeded.ids["A"]}"]')
+    assert row.locator("td.responses").inner_text().strip() == str(len(gate_speed))
+    assert row.locator("td.index strong").inner_text().strip() == num(nps(gate_speed))
+    others = admin.locator(f'tr[data-location="{seeded.ids["B"]}"] td.index .not-asked')
+    assert others.inner_text() == "not asked"

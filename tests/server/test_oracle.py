@@ -567,7 +567,8 @@ class Oracle:
                 compare: str = "previous", languages: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
         return {
             "location_id": location_id, "location_name": self.place.name, "timezone": self.place.timezone,
-            "question_id": "main", "start": start.isoformat(), "end": end.isoformat(), "scale": self.place.scale,
+            "question_id": "main", "channel": None, "start": start.isoformat(), "end": end.isoformat(),
+            "scale": self.place.scale,
             **self.figures(start, end), "reasons": self.reasons(start, end, languages or []),
             "filtered": {"repeat": self.filtered(start, end)}, "what_if_repeat_seconds": self.what_if,
             "granularity": granularity, "compare": compare if granularity else None,

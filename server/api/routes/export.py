@@ -1,4 +1,5 @@
-"""``/api/v1/export``: a location's taps and daily summaries as JSON or CSV, a page at a time.
+"""``/api/v1/export``: a location's taps and daily summaries as JSON or CSV, a page at a time, of every channel or
+of one (``channel=kiosk|web``).
 
 Readable with an API key or a dashboard session; a manager gets 403 for a location not granted to them.
 Each answer says where the next page starts (``next_offset`` in JSON, the ``X-Next-Offset`` header in CSV),
@@ -29,6 +30,9 @@ EndQuery = Annotated[date, Query(description="local date after the last one (exc
 FormatQuery = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 LimitQuery = Annotated[int, Query(ge=1, le=export.MAX_PAGE, description=f"rows per page, at most {export.MAX_PAGE}")]
 OffsetQuery = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+ChannelQuery = Annotated[
+    Literal["kiosk", "web"] | None, Query(description="only the taps of kiosks or of web touchpoints; default all")
+]
 
 
 class ExportPage(BaseModel):
@@ -59,11 +63,16 @@ def export_taps(
     format: FormatQuery = "json",
     limit: LimitQuery = 1000,
     offset: OffsetQuery = 0,
+    channel: ChannelQuery = None,
+    question: Annotated[str | None, Query(max_length=64, description="only this question's taps; default all")] = None,
 ) -> Response:
-    """Raw taps of a location with local dates in [start, end), by local date and time."""
+    """Raw taps of a location with local dates in [start, end), by local date and time; the columns of issue #13
+    (``channel``, ``touchpoint_id``, ``first_tap_id``) come last."""
     access.check(location_id)
     with engine.connect() as conn:
-        rows = export.tap_page(conn, location_id, start, end, limit=limit, offset=offset)
+        rows = export.tap_page(
+            conn, location_id, start, end, limit=limit, offset=offset, channel=channel, question_id=question
+        )
     return _answer(rows, export.TAP_COLUMNS, format, limit, offset)
 
 
@@ -77,10 +86,17 @@ def export_summaries(
     format: FormatQuery = "json",
     limit: LimitQuery = 1000,
     offset: OffsetQuery = 0,
+    channel: ChannelQuery = None,
+    question: Annotated[
+        str | None, Query(max_length=64, description="question id; default the location's main question")
+    ] = None,
 ) -> Response:
-    """One row per local date in [start, end): responses, Happy Index with its interval, CSAT, negative, NPS and
-    the count of each score."""
+    """One row per local date in [start, end) of one question (on its scale): responses, Happy Index with its
+    interval, CSAT, negative, NPS, the count of each score, then the question and the channel ("all" unless
+    one was asked for)."""
     access.check(location_id)
     with engine.connect() as conn:
-        rows = export.daily_summary_page(conn, location_id, start, end, limit=limit, offset=offset)
+        rows = export.daily_summary_page(
+            conn, location_id, start, end, limit=limit, offset=offset, channel=channel, question_id=question
+        )
     return _answer(rows, export.SUMMARY_COLUMNS, format, limit, offset)

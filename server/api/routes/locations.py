@@ -38,7 +38,13 @@ def get_summary(
     languages: Languages,
     start: Annotated[date, Query(description="first local date, YYYY-MM-DD")],
     end: Annotated[date, Query(description="local date after the last one (exclusive), YYYY-MM-DD")],
-    question: Annotated[str | None, Query(max_length=64, description="question id; default the location's")] = None,
+    question: Annotated[
+        str | None, Query(max_length=64, description="question id; default the location's main question")
+    ] = None,
+    channel: Annotated[
+        Literal["kiosk", "web"] | None,
+        Query(description="only the taps of kiosks or of web touchpoints; default every channel"),
+    ] = None,
     granularity: Annotated[
         Literal["day", "week", "month"] | None,
         Query(description="add a `trend`: one point per local day, ISO week or calendar month"),
@@ -57,12 +63,13 @@ def get_summary(
         ),
     ] = None,  # fmt: skip
 ) -> LocationSummary:
-    """Happy Index, CSAT, negative share and NPS of a location over local dates [start, end), with follow-up
-    reasons by side, the presses left out by why (`filtered`), an optional trend and an optional what-if."""
+    """Happy Index, CSAT, negative share and NPS of a location over local dates [start, end) for one question (on
+    its own scale) and one channel or all, with follow-up reasons by side, the presses left out by why
+    (`filtered`), an optional trend and an optional what-if."""
     access.check(location_id)
     with engine.connect() as conn:
         return location_summary(
-            conn, location_id, start, end, question, granularity=granularity, compare=compare,
+            conn, location_id, start, end, question, channel=channel, granularity=granularity, compare=compare,
             what_if=what_if_repeat_seconds, languages=languages,
         )  # fmt: skip
 

@@ -1,5 +1,6 @@
 """``/locations/{id}``: one location in depth — faces, index with its interval, trend, heatmap, reasons,
-comments and the per-kiosk split, marked when it has open alerts."""
+comments and the per-kiosk split (web touchpoints on one line), marked when it has open alerts; of one question and
+one channel or all, picked on the page and kept in the URL (``question=``, ``channel=``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from server import InvalidInput
 from server.analytics import dashboard, summaries
 from server.analytics.dashboard import LocationDetail
 from server.api.deps import EngineDep, Languages, LocationId, PageSession
-from server.web.render import LastQuery, RangeQuery, StartQuery, render
+from server.web.render import ChannelQuery, LastQuery, QuestionQuery, RangeQuery, StartQuery, render
 from shared.scores import SMALL_SAMPLE
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -56,25 +57,33 @@ def location_page(
     granularity: Annotated[Literal["day", "week", "month"] | None, Query()] = None,
     compare: Annotated[Literal["previous", "year"], Query()] = "previous",
     what_if: Annotated[float | None, Query(ge=0, le=summaries.WHAT_IF_MAX_SECONDS)] = None,
+    question: QuestionQuery = None,
+    channel: ChannelQuery = None,
 ) -> HTMLResponse:
     """One location over the picked range, trend per day, week or month, compared with the period before or a
-    year earlier, optionally replayed with another repeat-press interval (``what_if`` seconds); a choice that
-    cannot be shown is a message above the default view. Raises Forbidden (403) outside the user's locations,
-    NotFound (404)."""
+    year earlier, optionally replayed with another repeat-press interval (``what_if`` seconds), of one question
+    (default: the main one) and one channel (default: all); a choice that cannot be shown is a message above the
+    default view. Raises Forbidden (403) outside the user's locations, NotFound (404)."""
     session.access.check(location_id)
     error = None
+    question = question or None  # the picker's main question may come as an empty value
     with engine.connect() as conn:
         try:
             detail = dashboard.location_detail(
                 conn, location_id, range, start, last, granularity=granularity, compare=compare, what_if=what_if,
-                languages=languages,
+                question_id=question, channel=channel, languages=languages,
             )  # fmt: skip
         except InvalidInput as exc:
             error = str(exc)
-            detail = dashboard.location_detail(conn, location_id, "30d", languages=languages)
+            detail = dashboard.location_detail(
+                conn, location_id, "30d", question_id=question, channel=channel, languages=languages
+            )
         open_alerts = dashboard.open_alerts(conn, frozenset({location_id})).get(location_id, 0)
+    view = {"range": range, "start": start, "last": last, "granularity": granularity,
+            "compare": None if compare == "previous" else compare, "question": question, "channel": channel,
+            "what_if": detail.what_if}  # fmt: skip
     return render(
         request, "location.html", session, d=detail, chart_json=chart_data(detail), range_name=range, start=start,
-        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE, open_alerts=open_alerts,
-        view={"range": range, "start": start, "last": last, "granularity": granularity, "compare": compare},
+        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE, open_alerts=open_alerts, view=view,
+        range_view={"range": range, "question": question, "channel": channel},
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """``/``: every location the user may see, with scores, change, trend and ranking, sortable by any column; locations
-with open alerts are marked."""
+with open alerts are marked. A channel (``channel=``) and a question (``question=``, the same id at every location
+that has it; default each location's main one) may be picked, kept in the URL."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from server import InvalidInput
 from server.analytics import dashboard
-from server.analytics.dashboard import OverviewRow
-from server.api.deps import EngineDep, PageSession
-from server.web.render import LastQuery, RangeQuery, StartQuery, render
+from server.analytics.dashboard import OverviewRow, QuestionChoice
+from server.api.deps import EngineDep, Languages, PageSession
+from server.web.render import ChannelQuery, LastQuery, QuestionQuery, RangeQuery, StartQuery, render
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -27,6 +28,7 @@ SORTS: dict[str, Callable[[OverviewRow], Any]] = {
     "responses": lambda row: row.now.responses,
     "change": lambda row: row.change,
 }
+MAIN_QUESTION = QuestionChoice("", "Main question (each location's)")
 
 
 def sort_rows(rows: list[OverviewRow], key: str, descending: bool) -> list[OverviewRow]:
@@ -42,22 +44,33 @@ def overview_page(
     request: Request,
     engine: EngineDep,
     session: PageSession,
+    languages: Languages,
     range: RangeQuery = "7d",
     start: StartQuery = None,
     last: LastQuery = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "rank",
     desc: bool = False,
+    question: QuestionQuery = None,
+    channel: ChannelQuery = None,
 ) -> HTMLResponse:
-    """The overview over the picked range, open alerts marked; a bad custom range is shown as a message on the
-    page."""
+    """The overview over the picked range, of one question and one channel or all, open alerts marked; a bad
+    custom range is shown as a message on the page."""
     error = None
+    question = question or None  # the picker's "main question" comes as an empty value
+    location_ids = session.access.location_ids
     with engine.connect() as conn:
         try:
-            rows = dashboard.overview(conn, session.access.location_ids, range, start, last)
+            rows = dashboard.overview(conn, location_ids, range, start, last, question_id=question, channel=channel)
         except InvalidInput as exc:
             rows, error = [], str(exc)
-        open_alerts = dashboard.open_alerts(conn, session.access.location_ids)
+        open_alerts = dashboard.open_alerts(conn, location_ids)
+        questions = [MAIN_QUESTION, *dashboard.overview_questions(conn, location_ids, languages)]
+    custom = {"start": start, "last": last} if range == "custom" else {}
+    picked = {"question": question, "channel": channel}
     return render(
         request, "overview.html", session, rows=sort_rows(rows, sort, desc), range_name=range, start=start, last=last,
-        sort=sort, desc=desc, error=error, open_alerts=open_alerts,
+        sort=sort, desc=desc, error=error, open_alerts=open_alerts, questions=questions, question_value=question or "",
+        view={"range": range, **custom, "sort": sort, "desc": desc, **picked},
+        range_view={"range": range, "sort": sort, "desc": desc, **picked},
+        location_view={"range": range, **custom, "channel": channel},
     )  # fmt: skip
