@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +27,23 @@ def _seed(engine: Engine, **overrides: object) -> SeedResult:
     return seed(engine, **options)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Seeded:
+    engine: Engine
+    result: SeedResult
+
+
+@pytest.fixture(scope="module")
+def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """The default dataset (3 locations, 14 days), seeded once for the module's read-only tests (SQLite; the seed
+    is checked on both databases by the tests that seed their own)."""
+    path = tmp_path_factory.mktemp("seeded") / "smilepost.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield Seeded(engine, _seed(engine))
+    engine.dispose()
+
+
 def _scalar(engine: Engine, query: object) -> int:
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one() or 0)  # type: ignore[call-overload]
@@ -39,8 +59,8 @@ def test_rollups_count_every_stored_tap_except_repeat_presses(engine: Engine) ->
     assert _scalar(engine, select(func.sum(rollups.c.count))) == stored - repeats
 
 
-def test_taps_fall_on_the_requested_local_days(engine: Engine) -> None:
-    _seed(engine)
+def test_taps_fall_on_the_requested_local_days(seeded: Seeded) -> None:
+    engine = seeded.engine
     with engine.connect() as conn:
         first, last = conn.execute(select(func.min(taps.c.local_date), func.max(taps.c.local_date))).one()
     assert (first, last) == (TODAY - timedelta(days=13), TODAY)
@@ -58,8 +78,9 @@ def test_locations_lie_in_several_time_zones_and_groups(engine: Engine) -> None:
     assert grouped == len(SITES) and len(result.groups) >= 3
 
 
-def test_every_location_has_reasons_from_its_own_config(engine: Engine) -> None:
-    result = _seed(engine)
+def test_every_location_has_reasons_from_its_own_config(seeded: Seeded) -> None:
+    engine = seeded.engine
+    result = seeded.result
     with engine.connect() as conn:
         for location in result.locations:
             followup = location_config(conn, location.id).followup
@@ -74,8 +95,9 @@ def test_every_location_has_reasons_from_its_own_config(engine: Engine) -> None:
             assert len(given) >= 3 and set(given) <= offered, (location.name, given)
 
 
-def test_low_scores_get_negative_reasons_and_high_scores_positive_ones(engine: Engine) -> None:
-    result = _seed(engine)
+def test_low_scores_get_negative_reasons_and_high_scores_positive_ones(seeded: Seeded) -> None:
+    engine = seeded.engine
+    result = seeded.result
     airport = result.locations[0]
     with engine.connect() as conn:
         rows = conn.execute(
@@ -85,8 +107,9 @@ def test_low_scores_get_negative_reasons_and_high_scores_positive_ones(engine: E
     assert {followup for score, followup in rows if score >= 4} <= set(SITES[0].profile.positive_reasons)
 
 
-def test_the_airport_is_busy_in_the_morning_peak_and_closed_at_night(engine: Engine) -> None:
-    result = _seed(engine)
+def test_the_airport_is_busy_in_the_morning_peak_and_closed_at_night(seeded: Seeded) -> None:
+    engine = seeded.engine
+    result = seeded.result
     with engine.connect() as conn:
         by_hour = dict(
             conn.execute(
@@ -100,8 +123,9 @@ def test_the_airport_is_busy_in_the_morning_peak_and_closed_at_night(engine: Eng
     assert by_hour[7] > 4 * by_hour[4] and by_hour[7] > 2 * by_hour[22]
 
 
-def test_scores_are_worse_in_the_airport_queue_peaks(engine: Engine) -> None:
-    result = _seed(engine)
+def test_scores_are_worse_in_the_airport_queue_peaks(seeded: Seeded) -> None:
+    engine = seeded.engine
+    result = seeded.result
     with engine.connect() as conn:
         rows = conn.execute(
             select(rollups.c.local_hour, rollups.c.score, rollups.c.count).where(
@@ -165,8 +189,8 @@ def test_no_tap_is_later_than_now(engine: Engine) -> None:
     assert latest <= datetime.now(UTC)
 
 
-def test_the_same_seed_gives_the_same_data(engine: Engine, tmp_path: Path) -> None:
-    first = _seed(engine)
+def test_the_same_seed_gives_the_same_data(seeded: Seeded, tmp_path: Path) -> None:
+    engine, first = seeded.engine, seeded.result
     other, changed_engine = _fresh(tmp_path / "again.db"), _fresh(tmp_path / "changed.db")
     second = _seed(other)
     changed = _seed(changed_engine, rng_seed=8)
