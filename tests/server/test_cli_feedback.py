@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from server import cli
+from tests.support.cli import cli_runner
 
 
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     """``run(*args)`` -> the command's result, on a fresh SQLite database in tmp_path."""
-    for name in ("SMILEPOST_DATABASE_URL", "SMILEPOST_SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SMILEPOST_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli.app, list(args))
-
-    return invoke
+    return cli_runner(tmp_path, monkeypatch, "SMILEPOST_SECRET_KEY")
 
 
 def test_alert_rules_are_added_listed_and_disabled(run):

@@ -7,9 +7,8 @@ import json
 import re
 
 import pytest
-from typer.testing import CliRunner
 
-from server import cli
+from tests.support.cli import cli_runner
 
 SLUG = r"[A-Za-z0-9_-]{22}"
 
@@ -17,15 +16,7 @@ SLUG = r"[A-Za-z0-9_-]{22}"
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     """``run(*args)`` -> the command's result, on a fresh SQLite database in tmp_path, without a public URL."""
-    for name in ("SMILEPOST_DATABASE_URL", "SMILEPOST_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SMILEPOST_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli.app, list(args))
-
-    return invoke
+    return cli_runner(tmp_path, monkeypatch, "SMILEPOST_PUBLIC_URL")
 
 
 @pytest.fixture
