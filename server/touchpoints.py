@@ -76,6 +76,7 @@ class PageConfig(BaseModel):
     question_timeout_seconds: float
     thank_you_seconds: float
     attract_after_seconds: float
+    repeat_press_seconds: float  # kiosk mode: a press this soon after the previous one is the same customer's
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class WebTarget:
             default_language=c.default_language, texts=c.texts, followup=c.followup, comment=c.comment,
             questions=c.questions, question_mode=c.question_mode,
             question_timeout_seconds=c.question_timeout_seconds, thank_you_seconds=c.thank_you_seconds,
-            attract_after_seconds=c.attract_after_seconds,
+            attract_after_seconds=c.attract_after_seconds, repeat_press_seconds=c.repeat_press_seconds,
         )  # fmt: skip
 
 

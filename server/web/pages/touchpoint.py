@@ -73,7 +73,7 @@ def touchpoint_page(
     config = touch_view.location_config(page)
     language = touch_view.pick_language(accept_language, touch_view.languages(config))
     data = touch_view.page_data(
-        page, language=language, repeat_press_seconds=target.config.repeat_press_seconds,
+        page, language=language, repeat_press_seconds=page.repeat_press_seconds,
         tap_url=f"/api/v1/touchpoints/{slug}/taps",
     )  # fmt: skip
     data["worker"] = WORKER_PATH
