@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     text,
 )
 
@@ -64,6 +66,7 @@ locations = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("config", Text),  # JSON of a shared.protocol.LocationConfig; NULL = defaults
     Column("group_id", Integer, ForeignKey("groups.id"), index=True),  # NULL: in no group
+    Column("mask_profanity", Boolean, nullable=False, server_default=false()),  # comments masked when shown
 )
 
 # Named groups of locations ("Oslo Airport" -> its security lanes); a manager of a group sees its locations.
@@ -156,6 +159,7 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("scope", String(16), nullable=False, server_default="read"),  # "read" | "admin"
+    Column("last_used_at", UTCDateTime),  # last request it authenticated (written at most once a minute)
 )
 
 # One-time pairing codes (8 digits, stored as SHA-256 hex), redeemed by a kiosk for its token.

@@ -27,7 +27,7 @@ def test_migration_creates_every_table_and_records_its_revision(engine, client):
         "report_runs", "touchpoints",
     }  # fmt: skip
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0008"
+        assert MigrationContext.configure(conn).get_current_revision() == "0009"
 
 
 def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
@@ -36,7 +36,7 @@ def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
     again = create_app(settings)
 
     with again.state.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0008"
+        assert MigrationContext.configure(conn).get_current_revision() == "0009"
     again.state.engine.dispose()
 
 
