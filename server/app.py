@@ -22,8 +22,18 @@ from server.auth.ratelimit import RateLimiter
 from server.db import make_engine, upgrade
 from server.scheduler import Background
 from server.settings import Settings
+from server.web.pages import (
+    account,
+    admin_alerts,
+    admin_touchpoints,
+    admin_users,
+    auth,
+    fleet,
+    location,
+    overview,
+    touchpoint,
+)
 from server.web.pages import admin as admin_pages
-from server.web.pages import admin_alerts, admin_touchpoints, auth, fleet, location, overview, touchpoint
 from server.web.pages import alerts as alert_pages
 from server.web.pages import reports as report_pages
 from server.web.pages import subscriptions as subscription_pages
@@ -80,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages,
         admin_alerts,
         admin_touchpoints,
+        admin_users,
+        account,
         touchpoint,
     ):
         app.include_router(page.router)

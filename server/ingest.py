@@ -35,6 +35,7 @@ from server import InvalidInput
 from server.auth.kiosk_tokens import KioskIdentity
 from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, taps, touchpoints
 from server.fleet import clock_offset, count_received, heartbeat_values
+from server.privacy.redact import redact
 from shared.protocol import SERVER_FLAGS, BatchResult, Tap, TapBatch
 from shared.scores import FILTERED
 
@@ -92,7 +93,9 @@ def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_second
 def tap_row(
     tap: Tap, sender: KioskIdentity | Source, batch: TapBatch, received_at: datetime, skew_seconds: float
 ) -> dict[str, Any]:
-    """The ``taps`` row for one tap: local date and hour in the location's zone, server flags added."""
+    """The ``taps`` row for one tap: local date and hour in the location's zone, the comment redacted
+    (:func:`server.privacy.redact.redact`), server flags added (``clock_corrected``, ``redacted``). A retry's
+    comment is redacted the same way, so it compares equal to the stored one."""
     kiosk = Source.of(sender)
     try:
         corrected = effective_time(tap, batch, received_at, skew_seconds)
@@ -101,7 +104,8 @@ def tap_row(
     except OverflowError:  # a kiosk clock near year 1 or 9999: only the server's clock is usable
         corrected = effective = received_at
         local = received_at.astimezone(kiosk.timezone)
-    flags = [*tap.flags, *(["clock_corrected"] if corrected else [])]
+    comment, redacted = redact(tap.comment)
+    flags = [*tap.flags, *(["clock_corrected"] if corrected else []), *(["redacted"] if redacted else [])]
     return {
         "id": tap.id,
         "kiosk_id": kiosk.kiosk_id,
@@ -117,7 +121,7 @@ def tap_row(
         "mono_ns": tap.mono_ns,
         "boot_id": tap.boot_id,
         "followup": tap.followup,
-        "comment": tap.comment,
+        "comment": comment,
         "flags": ",".join(flags),
         "received_at": received_at,
         "channel": kiosk.channel,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -190,3 +191,27 @@ def kiosk_config(conn: Connection, kiosk_id: str) -> KioskConfig:
         **dict(stored), kiosk_id=row.id, location_id=row.location_id, location_name=row.name,
         timezone=row.timezone, scale=row.scale,
     )  # fmt: skip
+
+
+def set_profanity_mask(conn: Connection, location_id: int, on: bool) -> bool:
+    """Whether the location's comments are shown with swear words masked (:mod:`server.privacy.profanity`);
+    stored comments and exports stay as typed. Returns whether the setting changed.
+
+    Raises NotFound for an unknown location.
+    """
+    row = conn.execute(select(locations.c.mask_profanity).where(locations.c.id == location_id)).first()
+    if row is None:
+        raise NotFound(f"location {location_id} does not exist")
+    if bool(row.mask_profanity) == on:
+        return False
+    conn.execute(update(locations).where(locations.c.id == location_id).values(mask_profanity=on))
+    return True
+
+
+def profanity_masked(conn: Connection, location_ids: Iterable[int]) -> frozenset[int]:
+    """Those of ``location_ids`` whose comments are shown masked (unknown ids are not)."""
+    ids = sorted(set(location_ids))
+    if not ids:
+        return frozenset()
+    query = select(locations.c.id).where(locations.c.id.in_(ids), locations.c.mask_profanity.is_(True))
+    return frozenset(conn.execute(query).scalars())

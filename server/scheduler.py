@@ -1,5 +1,5 @@
-"""Background work of a server instance: one instance leads the scheduler (alert evaluation, reports) through a lease
-row in the database; every instance delivers notifications from the outbox.
+"""Background work of a server instance: one instance leads the scheduler (alert evaluation, reports, the daily
+retention purge) through a lease row in the database; every instance delivers notifications from the outbox.
 
 Why not a library: the well-kept schedulers and queues do not fit both databases. APScheduler 3 keeps jobs in a
 database but does not coordinate several schedulers (each would run every job); APScheduler 4, which does, was not
@@ -27,6 +27,8 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 SCHEDULER_LEASE = "scheduler"
+PURGE_EVERY = timedelta(days=1)  # the retention purge (server.retention), on the leader
+PURGE_CHECK_SECONDS = 3600.0  # how often the purge loop asks whether a purge is due
 
 
 def new_holder_id() -> str:
@@ -116,12 +118,17 @@ class Background:
         self.holder = new_holder_id()
         self.delivery = DeliveryWorker(engine, settings)
         self.scheduler = Loop("smilepost-scheduler", settings.evaluate_seconds, self.tick)
+        # its own thread, so a long purge never delays alert evaluation
+        self.retention = Loop("smilepost-retention", PURGE_CHECK_SECONDS, self.purge_tick)
+        self.purged_at: datetime | None = None
 
     def start(self) -> None:
         self.delivery.start()
         self.scheduler.start()
+        self.retention.start()
 
     def stop(self) -> None:
+        self.retention.stop()
         self.scheduler.stop()
         self.delivery.stop()
         release_lease(self.engine, SCHEDULER_LEASE, self.holder)
@@ -141,4 +148,24 @@ class Background:
         if sent := due_reports(self.engine, datetime.now(UTC), public_url=self.settings.public_url):
             log.info("reports: %d written to the outbox", sent)
         self.delivery.wake()
+        return True
+
+    def purge_tick(self, now: datetime | None = None) -> bool:
+        """The retention purge, when retention is set, this instance leads the scheduler and its last purge is
+        :data:`PURGE_EVERY` old (or it has not purged since it started or took the lead). Whether it purged."""
+        from server.retention import purge
+
+        settings = self.settings
+        if not (settings.retain_taps_days or settings.retain_comments_days):
+            return False
+        now = now or datetime.now(UTC)
+        if self.purged_at is not None and now - self.purged_at < PURGE_EVERY:
+            return False
+        lease_seconds = max(30.0, 3 * settings.evaluate_seconds)  # as tick(): renews this leader's own lease
+        if not hold_lease(self.engine, SCHEDULER_LEASE, self.holder, lease_seconds, now=now):
+            self.purged_at = None  # not leading: purge at once should this instance take the lead
+            return False
+        report = purge(self.engine, settings, now)
+        self.purged_at = now
+        log.info("retention: %d taps deleted, %d comments cleared", report.taps_deleted, report.comments_cleared)
         return True

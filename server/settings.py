@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     )
     evaluate_seconds: float = Field(default=15.0, gt=0, le=60, description="How often alert rules are evaluated.")
     deliver_seconds: float = Field(default=2.0, gt=0, le=60, description="How often the notification outbox is read.")
+    # Retention (#14, server.retention): by the tap's local date; the rollups, and so every summary, are kept.
+    retain_comments_days: int = Field(
+        default=0, ge=0, description="Comment texts are cleared (the tap stays) after this many days; 0: kept."
+    )
+    retain_taps_days: int = Field(
+        default=0, ge=0, description="Raw taps are deleted after this many days (rollups stay); 0: kept for ever."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -31,7 +31,7 @@ DEFAULT_TEXTS = {"question": "How was your experience today?", "thanks": "Thank 
 
 Scale = Literal[3, 4, 5, 11]
 TapFlag = Literal["repeat", "followup_timeout"]  # set by the kiosk
-SERVER_FLAGS = ("clock_corrected",)  # set by the server, never sent by a kiosk
+SERVER_FLAGS = ("clock_corrected", "redacted")  # set by the server, never sent by a kiosk
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 

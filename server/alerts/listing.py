@@ -18,6 +18,8 @@ from server.alerts.figures import Rows, counted, window_rows
 from server.alerts.lifecycle import STATES
 from server.auth.accounts import Access
 from server.db import alert_rules, alerts, locations, taps
+from server.locations import profanity_masked
+from server.privacy.profanity import mask
 from shared import scores
 
 MAX_PAGE = 500
@@ -156,7 +158,8 @@ def get_alert(conn: Connection, alert_id: int, access: Access) -> AlertOut:
 
 
 def alert_detail(conn: Connection, alert_id: int, access: Access) -> AlertDetail:
-    """An alert with the taps, reasons and comments of its window (see :class:`AlertDetail`).
+    """An alert with the taps, reasons and comments of its window (see :class:`AlertDetail`), comments shown with
+    swear words masked when the location asks for it.
 
     Raises NotFound for an unknown alert, Forbidden when ``access`` may not see its location.
     """
@@ -168,21 +171,23 @@ def alert_detail(conn: Connection, alert_id: int, access: Access) -> AlertDetail
     )
     newest = select(taps).where(in_window).order_by(taps.c.effective_at.desc(), taps.c.id)
     commented = newest.where(taps.c.comment.is_not(None)).limit(DETAIL_COMMENTS)
+    masked = bool(profanity_masked(conn, [alert.location_id]))
     return AlertDetail(
         alert=alert,
         rows=window_rows(conn, alert.location_id, alert.window_start, alert.window_end),
         filtered=_filtered(conn, in_window),
-        taps=[_window_tap(row) for row in conn.execute(newest.limit(DETAIL_TAPS))],
+        taps=[_window_tap(row, masked) for row in conn.execute(newest.limit(DETAIL_TAPS))],
         reasons=_reasons(conn, in_window),
-        comments=[_window_tap(row) for row in conn.execute(commented)],
+        comments=[_window_tap(row, masked) for row in conn.execute(commented)],
     )
 
 
-def _window_tap(row: Any) -> WindowTap:
+def _window_tap(row: Any, masked: bool = False) -> WindowTap:
     present = row.flags.split(",")
+    comment = mask(row.comment) if masked and row.comment is not None else row.comment
     return WindowTap(
         id=str(row.id), kiosk_id=row.kiosk_id, effective_at=row.effective_at, scale=row.scale, score=row.score,
-        side=scores.side(row.scale, row.score), followup=row.followup, comment=row.comment,
+        side=scores.side(row.scale, row.score), followup=row.followup, comment=comment,
         counted=not any(why in present for why in scores.FILTERED),
     )  # fmt: skip
 

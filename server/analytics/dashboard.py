@@ -44,6 +44,8 @@ from server.analytics.summaries import (
     visible_locations,
 )
 from server.db import alerts, daily_rollups, kiosks, taps, touchpoints
+from server.locations import profanity_masked
+from server.privacy.profanity import mask
 from shared import scores
 
 COMMENTS_SHOWN = 20
@@ -314,12 +316,14 @@ def location_detail(
     channel: Channel | None = None,
     languages: Sequence[str] = (),
     now: datetime | None = None,
+    taps_kept_days: int = 0,
 ) -> LocationDetail:
     """One location in depth over the picked range (local dates), compared with the period before or the same
     dates a year earlier; trend per day, week or month (default: :func:`default_granularity`); with ``what_if``
-    every figure replayed under that repeat-press interval. Figures of question ``question_id`` (default: the main
-    one) on its own scale, of ``channel`` (default: every channel; comments too). Reason labels in the first of
-    ``languages`` the location has (:func:`shared.texts.reason_label`).
+    every figure replayed under that repeat-press interval (over the taps retention keeps: ``taps_kept_days``).
+    Figures of question ``question_id`` (default: the main one) on its own scale, of ``channel`` (default: every
+    channel; comments too). Reason labels in the first of ``languages`` the location has
+    (:func:`shared.texts.reason_label`).
 
     Raises NotFound for an unknown location and InvalidInput as :func:`period_for`, :func:`trend` and
     :func:`replay`.
@@ -329,8 +333,8 @@ def location_detail(
     period = period_for(range_name, local_today(place.timezone, now), start, last)
     granularity = granularity or default_granularity(period)
     before = compared(period, compare, period)
-    counts = load_counts(conn, place, period, what_if=what_if, hourly=True)
-    counts.merge(load_counts(conn, place, before, what_if=what_if))
+    counts = load_counts(conn, place, period, what_if=what_if, hourly=True, taps_kept_days=taps_kept_days)
+    counts.merge(load_counts(conn, place, before, what_if=what_if, taps_kept_days=taps_kept_days))
     return LocationDetail(
         id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group, period=period,
         compare=compare, compared=before, now=Scores.of(counts.rows(period), place.scale),
@@ -381,7 +385,8 @@ def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -
 
 def _comments(conn: Connection, place: Place, period: Period) -> list[Comment]:
     """The latest comments of the period (of the place's channel, else every one), newest first, each with its
-    kiosk's or web touchpoint's name (reads the partial comments index, not all taps)."""
+    kiosk's or web touchpoint's name (reads the partial comments index, not all taps); swear words masked when
+    the location asks for it."""
     t = taps.c
     query = (
         select(t.effective_at, t.score, t.scale, t.comment,
@@ -395,6 +400,8 @@ def _comments(conn: Connection, place: Place, period: Period) -> list[Comment]:
         .limit(COMMENTS_SHOWN)
     )  # fmt: skip
     zone = ZoneInfo(place.timezone)
+    shown = mask if profanity_masked(conn, [place.id]) else str
     return [
-        Comment(at.astimezone(zone), score, scale, text, name) for at, score, scale, text, name in conn.execute(query)
+        Comment(at.astimezone(zone), score, scale, shown(text), name)
+        for at, score, scale, text, name in conn.execute(query)
     ]

@@ -1,6 +1,7 @@
 """Exports: a location's raw taps and its daily summaries over local dates, a page at a time, of one channel
 (kiosks or web touchpoints) or all; the daily summaries of one question (default: the main one) on its scale.
-Columns added later come last, so readers of the older columns by position keep working.
+Columns added later come last, so readers of the older columns by position keep working. Raw taps are those
+retention kept (:mod:`server.retention`); the daily summaries come from the rollups and cover every date.
 
 Pages are ``limit`` rows (at most MAX_PAGE) from ``offset`` in a stable order, so a client reads
 everything by asking until a page comes back short; an offset past the end is an empty page. Rows are plain

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Table, select
 from server import InvalidInput, NotFound
 from server.db import daily_rollups, filtered_rollups, groups, locations, rollups, taps
 from server.locations import location_config
+from server.retention import kept_from
 from server.schemas import (
     ComparedOut,
     EstimateOut,
@@ -59,12 +60,13 @@ def location_summary(
     compare: Compare = "previous",
     what_if: float | None = None,
     languages: Sequence[str] = (),
+    taps_kept_days: int = 0,
 ) -> LocationSummary:
     """The summary of one location over local dates [start, end) for a question (default: the location's main
     one) on that question's scale, of one channel or all (None): figures, follow-up reasons by the side of the
     face tapped, the presses left out by why, and with ``granularity`` a trend compared with the period before or
     the same dates a year earlier; with ``what_if`` every figure replayed under that repeat-press interval
-    (:func:`replay`).
+    (:func:`replay`, over the taps kept: ``taps_kept_days``, the server's ``retain_taps_days``).
 
     Raises NotFound for an unknown location, InvalidInput when end is not after start, the range is longer
     than MAX_RANGE_DAYS, or as :func:`trend` and :func:`replay`.
@@ -72,10 +74,11 @@ def location_summary(
     check_range(start, end)
     place = asking(find_location(conn, location_id), question_id, channel)
     period = Period(start, end)
-    counts = load_counts(conn, place, period, what_if=what_if)
+    counts = load_counts(conn, place, period, what_if=what_if, taps_kept_days=taps_kept_days)
     points = None
     if granularity is not None:
-        counts.merge(load_counts(conn, place, compared(period, compare, period), what_if=what_if))
+        before = compared(period, compare, period)
+        counts.merge(load_counts(conn, place, before, what_if=what_if, taps_kept_days=taps_kept_days))
         points = [_trend_out(point) for point in trend(counts, period, granularity, compare, place.scale)]
     result = Scores.of(counts.rows(period), place.scale)
     config = question_texts(location_config(conn, location_id), place.question_id)
@@ -381,17 +384,22 @@ def dates(span: Period) -> Iterator[date]:
 
 
 def load_counts(
-    conn: Connection, place: Place, span: Period, *, what_if: float | None = None, hourly: bool = False
+    conn: Connection,
+    place: Place,
+    span: Period,
+    *,
+    what_if: float | None = None,
+    hourly: bool = False,
+    taps_kept_days: int = 0,
 ) -> Counts:
     """A location's counts over ``span`` (its question, its channel or all): from the rollups, or with ``what_if``
     (seconds) a replay of its stored presses under that repeat-press interval. ``hourly`` also reads the
     hour-of-day counts. Rows of every channel add up into the same keys (a web tap's kiosk is '').
 
-    Raises InvalidInput when a what-if asks for more than WHAT_IF_MAX_DAYS days or an interval outside
-    0..WHAT_IF_MAX_SECONDS.
+    Raises InvalidInput as :func:`replay` (``taps_kept_days`` is passed on to it).
     """
     if what_if is not None:
-        return replay(conn, place, span, what_if)
+        return replay(conn, place, span, what_if, taps_kept_days=taps_kept_days)
     counts = Counts()
     d = daily_rollups.c
     daily = select(d.local_date, d.kiosk_id, d.scale, d.score, d.followup, d.count).where(
@@ -419,15 +427,17 @@ def _slice(table: Table, place: Place, span: Period) -> list[ColumnElement[bool]
     return [*where, c.channel == place.channel] if place.channel is not None else where
 
 
-def replay(conn: Connection, place: Place, span: Period, interval: float) -> Counts:
+def replay(conn: Connection, place: Place, span: Period, interval: float, *, taps_kept_days: int = 0) -> Counts:
     """The counts of ``span`` had the location's kiosks used another repeat-press ``interval`` (seconds).
 
     Replays :func:`shared.scores.is_repeat` over the stored presses of each kiosk and question in effective
     (corrected) time order, the day before the span included so that its first press knows the one before it.
     A press that becomes counted keeps no reason (a repeat was never asked why). Web taps (of the place's channel,
     as every tap read here) keep what the server decided when they arrived: a phone's repeat window is not the
-    kiosks' interval. This is the one summary that reads raw taps. Raises InvalidInput for a span longer than
-    WHAT_IF_MAX_DAYS or an interval outside 0..WHAT_IF_MAX_SECONDS.
+    kiosks' interval. This is the one summary that reads raw taps, so it covers only the local dates whose taps
+    are kept (``taps_kept_days``, 0: all; :mod:`server.retention`). Raises InvalidInput for a span longer than
+    WHAT_IF_MAX_DAYS, an interval outside 0..WHAT_IF_MAX_SECONDS, or a span (with its lead-in day) reaching
+    before the first local date whose taps are kept.
     """
     if not 0 <= interval <= WHAT_IF_MAX_SECONDS:
         raise InvalidInput(f"what_if_repeat_seconds must be 0..{WHAT_IF_MAX_SECONDS:g}, got {interval:g}")
@@ -437,6 +447,7 @@ def replay(conn: Connection, place: Place, span: Period, interval: float) -> Cou
             f"this range has {span.days}"
         )
     lead_in = span.start - timedelta(days=1) if span.start > date.min else span.start
+    _check_kept(place, span, lead_in, taps_kept_days)
     t = taps.c
     query = (
         select(t.kiosk_id, t.effective_at, t.local_date, t.local_hour, t.scale, t.score, t.followup, t.flags,
@@ -467,6 +478,17 @@ def replay(conn: Connection, place: Place, span: Period, interval: float) -> Cou
         counts.daily[day, kiosk_id, scale, score, (followup or "") if asked else ""] += 1
         counts.hourly[day, hour, scale, score] += 1
     return counts
+
+
+def _check_kept(place: Place, span: Period, lead_in: date, taps_kept_days: int) -> None:
+    """Raises InvalidInput, naming the parameter, when a replay of ``span`` would read deleted taps."""
+    kept = kept_from(place.timezone, taps_kept_days, datetime.now(UTC))
+    if kept is not None and lead_in < kept:
+        raise InvalidInput(
+            f"what_if_repeat_seconds: raw taps are kept {taps_kept_days} days (retention), so a replay covers "
+            f"local dates from {kept + ONE_DAY} on (it reads the day before its range too); this one, with the "
+            f"period it is compared with, starts on {span.start}. The stored figures cover every date"
+        )
 
 
 # --- Trends and comparisons -------------------------------------------------------------------------------

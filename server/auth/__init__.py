@@ -5,6 +5,7 @@
 - :mod:`server.auth.keys`: read and admin API keys;
 - :mod:`server.auth.accounts`: dashboard users (argon2id), groups and grants, sessions, the per-account sign-in
   throttle and the bound on concurrent password checks;
+- :mod:`server.auth.user_admin`: listing, disabling, enabling, deleting users and setting or changing passwords;
 - :mod:`server.auth.pairing`: one-time pairing codes and the limits on guessing them;
 - :mod:`server.auth.ratelimit`: the in-process token buckets (per kiosk, per sign-in address).
 

@@ -184,6 +184,13 @@ def add_user(
     return user_id
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash of a new password. Raises InvalidInput for one shorter than MIN_PASSWORD_LENGTH."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
 def _check_exist(conn: Connection, table: object, ids: list[int], what: str) -> None:
     if not ids:
         return

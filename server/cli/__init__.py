@@ -488,4 +488,4 @@ def main() -> None:
 
 
 # Command groups kept in their own modules register themselves on `app` when imported (they import from here).
-from server.cli import channels, feedback, reports  # noqa: E402, F401
+from server.cli import channels, data, feedback, reports, user_admin  # noqa: E402, F401

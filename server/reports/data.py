@@ -33,7 +33,8 @@ from server.analytics.summaries import (
     visible_locations,
 )
 from server.db import groups, locations, taps, targets
-from server.locations import location_config
+from server.locations import location_config, profanity_masked
+from server.privacy.profanity import mask
 from server.reports.periods import Kind, check_kind, previous
 from shared import scores
 
@@ -216,7 +217,8 @@ def _top_reasons(reasons: list[ReasonCount]) -> list[ReasonCount]:
 
 
 def _comments(conn: Connection, scope: Scope, period: Period) -> list[Comment]:
-    """The latest comments of the period in the scope's locations, newest first, in each location's local time."""
+    """The latest comments of the period in the scope's locations, newest first, in each location's local time;
+    swear words masked for the locations that ask for it."""
     t = taps.c
     query = (
         select(t.effective_at, t.score, t.scale, t.comment, t.location_id)
@@ -226,10 +228,12 @@ def _comments(conn: Connection, scope: Scope, period: Period) -> list[Comment]:
         .limit(COMMENTS_SHOWN)
     )  # fmt: skip
     places = {place.id: place for place in scope.places}
+    masked = profanity_masked(conn, scope.location_ids)
     return [
-        Comment(at.astimezone(ZoneInfo(places[where].timezone)), score, scale, text, places[where].name)
+        Comment(at.astimezone(ZoneInfo(places[where].timezone)), score, scale,
+                mask(text) if where in masked else text, places[where].name)
         for at, score, scale, text, where in conn.execute(query)
-    ]
+    ]  # fmt: skip
 
 
 def _ranking(

@@ -13,14 +13,14 @@ from server import cli
 
 
 def cli_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *unset: str) -> Callable[..., Any]:
-    """``run(*args)`` -> the command's result, on a fresh SQLite database in tmp_path (``SMILEPOST_DATABASE_URL``
-    and the variables named in ``unset`` taken out of the environment)."""
+    """``run(*args, input=None)`` -> the command's result (``input``: its standard input), on a fresh SQLite database
+    in tmp_path (``SMILEPOST_DATABASE_URL`` and the variables named in ``unset`` taken out of the environment)."""
     for name in ("SMILEPOST_DATABASE_URL", *unset):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SMILEPOST_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
 
-    def invoke(*args: str) -> Any:
-        return runner.invoke(cli.app, list(args))
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(cli.app, list(args), input=input)
 
     return invoke

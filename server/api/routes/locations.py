@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from server.analytics.summaries import WHAT_IF_MAX_DAYS, WHAT_IF_MAX_SECONDS, list_locations, location_summary
-from server.api.deps import AdminKey, EngineDep, Languages, LocationId, Viewer
+from server.api.deps import AdminKey, EngineDep, Languages, LocationId, SettingsDep, Viewer
 from server.locations import configure_location, location_config
 from server.schemas import LocationOut, LocationSummary
 from shared.protocol import LocationConfig, Problem
@@ -34,6 +34,7 @@ def get_locations(engine: EngineDep, access: Viewer) -> list[LocationOut]:
 def get_summary(
     location_id: LocationId,
     engine: EngineDep,
+    settings: SettingsDep,
     access: Viewer,
     languages: Languages,
     start: Annotated[date, Query(description="first local date, YYYY-MM-DD")],
@@ -59,7 +60,7 @@ def get_summary(
             ge=0,
             le=WHAT_IF_MAX_SECONDS,
             description=f"every figure as with this repeat-press interval, replayed over the stored presses "
-            f"(ranges of at most {WHAT_IF_MAX_DAYS} days)",
+            f"(ranges of at most {WHAT_IF_MAX_DAYS} days, within the dates whose raw taps are kept: 422 otherwise)",
         ),
     ] = None,  # fmt: skip
 ) -> LocationSummary:
@@ -70,7 +71,7 @@ def get_summary(
     with engine.connect() as conn:
         return location_summary(
             conn, location_id, start, end, question, channel=channel, granularity=granularity, compare=compare,
-            what_if=what_if_repeat_seconds, languages=languages,
+            what_if=what_if_repeat_seconds, languages=languages, taps_kept_days=settings.retain_taps_days,
         )  # fmt: skip
 
 

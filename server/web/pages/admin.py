@@ -109,10 +109,11 @@ def _settings_view(
         kiosk_rows = [k for k in fleet.list_kiosks(conn, location_id=location_id) if not k.revoked]
         groups = accounts.list_groups(conn)
         old_pin = locations.pin_needs_update(conn, location_id)
+        mask_profanity = bool(locations.profanity_masked(conn, [location_id]))
     return render(
         request, "admin_location.html", session, place=place[0], config=config, form=form or form_of(config),
         kiosks=kiosk_rows, groups=groups, scales=SCALES, question_slots=QUESTION_SLOTS, error=error, code=code,
-        old_pin=old_pin,
+        old_pin=old_pin, mask_profanity=mask_profanity,
         status_code=422 if error else 200,
     )  # fmt: skip
 
@@ -176,6 +177,23 @@ def set_pin(
                       "next config check.")  # fmt: skip
     except InvalidInput as exc:
         return _settings_view(request, location_id, engine, session, error=str(exc))
+    return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
+
+
+@router.post("/locations/{location_id}/privacy")
+def set_privacy(
+    request: Request,
+    location_id: LocationId,
+    engine: EngineDep,
+    session: AdminForm,
+    mask_profanity: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Mask swear words in the location's comments where they are shown (a checkbox: sent only when ticked)."""
+    with engine.begin() as conn:
+        changed = locations.set_profanity_mask(conn, location_id, bool(mask_profanity))  # raises NotFound
+        message = "Saved: comments are now shown as typed." if not mask_profanity else (
+            "Saved: swear words in comments are now masked where they are shown.")  # fmt: skip
+        set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message if changed else "Nothing changed.")
     return RedirectResponse(f"/admin/locations/{location_id}", status_code=303)
 
 

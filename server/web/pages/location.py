@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from server import InvalidInput
 from server.analytics import dashboard, summaries
 from server.analytics.dashboard import LocationDetail
-from server.api.deps import EngineDep, Languages, LocationId, PageSession
+from server.api.deps import EngineDep, Languages, LocationId, PageSession, SettingsDep
 from server.web.render import ChannelQuery, LastQuery, QuestionQuery, RangeQuery, StartQuery, render
 from shared.scores import SMALL_SAMPLE
 
@@ -49,6 +49,7 @@ def location_page(
     request: Request,
     location_id: LocationId,
     engine: EngineDep,
+    settings: SettingsDep,
     session: PageSession,
     languages: Languages,
     range: RangeQuery = "30d",
@@ -72,6 +73,7 @@ def location_page(
             detail = dashboard.location_detail(
                 conn, location_id, range, start, last, granularity=granularity, compare=compare, what_if=what_if,
                 question_id=question, channel=channel, languages=languages,
+                taps_kept_days=settings.retain_taps_days,
             )  # fmt: skip
         except InvalidInput as exc:
             error = str(exc)
