@@ -26,9 +26,9 @@ demo: install  ## server + SQLite + a year of demo data + a live kiosk window (o
 test: install  ## the whole test suite (real SQLite, PostgreSQL, uvicorn on 127.0.0.1, Chromium, Kivy offscreen)
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-check: install  ## the fast tier (under a minute): lint, then the tests on SQLite that start no server, browser or window
+check: install  ## the fast tier (under a minute): lint, then the tests on SQLite that start no server, browser or window (not the slow-marked ones)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not kivy and not postgresql" tests/shared tests/kiosk tests/server
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not kivy and not postgresql and not slow" tests/shared tests/kiosk tests/server
 
 wheelhouse: install  ## Smilepost's wheel and every wheel its kiosk and server extras need (this step downloads)
 	rm -rf $(WHEELHOUSE)

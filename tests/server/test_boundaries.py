@@ -20,6 +20,8 @@ from kiosk.sync import Syncer, _named_taps, make_client
 from server.auth import accounts
 from shared.protocol import INT32_MAX
 
+pytestmark = pytest.mark.slow  # in make test, not in the fast tier (make check)
+
 PASSWORD = "correct horse battery"
 # Both are valid RFC 3339 times whose UTC instant is in year 10000 or year 0: no datetime can hold them.
 PAST_9999 = "9999-12-31T23:59:59-00:01"

@@ -22,7 +22,7 @@ from server.auth import keys, kiosk_tokens
 # OpenAPI (a score must lie on its tap's scale; a summary's end must follow its start), so such requests
 # are rightly refused with a 422. Everything else is checked: no 5xx, invalid data refused, answers on schema.
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -71,6 +71,8 @@ from server.auth import accounts, kiosk_tokens
 from server.locations import add_location, configure_location, set_location_scale
 from shared.protocol import FollowUp, LocationConfig
 
+pytestmark = pytest.mark.slow  # in make test, not in the fast tier (make check)
+
 Z = 1.959963984540054
 SMALL = 30
 WEIGHT = 20

@@ -18,6 +18,8 @@ from server.db import daily_rollups, kiosks, locations, make_engine, rollups, ta
 from server.demo.seed import SITES, SeedResult, seed
 from server.locations import add_location, location_config
 
+pytestmark = pytest.mark.slow  # in make test, not in the fast tier (make check)
+
 TODAY = date(2026, 4, 5)  # the last 14 days cross Europe's switch to summer time (29 March)
 
 
