@@ -149,6 +149,17 @@ def _settings(**given: Any) -> Settings:
     return Settings(**{name: value for name, value in given.items() if value is not None})
 
 
+def _password_from_stdin(password_stdin: bool) -> str:
+    """The first line of standard input, for ``--password-stdin`` (a password never goes on the command line).
+
+    Raises typer.BadParameter without ``--password-stdin``."""
+    if not password_stdin:
+        raise typer.BadParameter(
+            "pass the password on standard input with --password-stdin", param_hint="--password-stdin"
+        )
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
     typer.echo(json.dumps(payload) if as_json else human)
 
@@ -451,11 +462,7 @@ def user_add(
     """Create a dashboard user; the password (at least 10 characters) is stored only as an argon2id hash."""
     from server.auth import accounts
 
-    if not password_stdin:
-        raise typer.BadParameter(
-            "pass the password on standard input with --password-stdin", param_hint="--password-stdin"
-        )
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_from_stdin(password_stdin)
     with _admin_connection() as conn:
         user_id = accounts.add_user(
             conn, email=email, password=password, role=role.value, location_ids=location or (), group_ids=group or ()

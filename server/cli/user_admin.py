@@ -6,13 +6,12 @@ command has ``--json``. Keys are never printed again after ``apikey create``: on
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from server.cli import JsonOpt, _admin_connection, _emit, apikey_app, server_side, user_app
+from server.cli import JsonOpt, _admin_connection, _emit, _password_from_stdin, apikey_app, server_side, user_app
 
 if TYPE_CHECKING:
     from server.auth.keys import ApiKeyInfo
@@ -69,11 +68,7 @@ def user_passwd(
     """Set a user's password (at least 10 characters) and end their sessions."""
     from server.auth import accounts, user_admin
 
-    if not password_stdin:
-        raise typer.BadParameter(
-            "pass the password on standard input with --password-stdin", param_hint="--password-stdin"
-        )
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_from_stdin(password_stdin)
     with _admin_connection() as conn:
         user = user_admin.set_password(conn, accounts.user_id_of(conn, email), password)
     _emit(as_json, _user_json(user), f"user {user.id} {user.email}: password set; their sessions ended")
