@@ -23,6 +23,7 @@ from playwright.sync_api import Browser
 
 from tests.support.browser import DESKTOP, PHONE, horizontal_overflow, open_page, screenshot, sign_in
 from tests.support.live import SMILEPOST, Cli, LiveServer, launch_server
+from tests.support.receivers import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -66,14 +67,16 @@ def post_taps(url: str, token: str, scores: list[int]) -> None:
 
 def wait_for_open_alert(url: str, key: str) -> int:
     """The id of the first open alert the server's scheduler opens. Raises AssertionError after EVALUATED_WITHIN."""
-    deadline = time.monotonic() + EVALUATED_WITHIN
-    while time.monotonic() < deadline:
+    opened: list[int] = []
+
+    def some_open() -> bool:
         page = httpx.get(f"{url}/api/v1/alerts", params={"state": "open"}, headers={"Authorization": f"Bearer {key}"})
         assert page.status_code == 200, page.text
-        if page.json()["items"]:
-            return int(page.json()["items"][0]["id"])
-        time.sleep(0.2)
-    raise AssertionError(f"no alert opened within {EVALUATED_WITHIN} s")
+        opened.extend(int(item["id"]) for item in page.json()["items"][:1])
+        return bool(opened)
+
+    wait_until(some_open, EVALUATED_WITHIN, "an open alert")
+    return opened[0]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ and for web touchpoints alike."""
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +13,8 @@ from sqlalchemy import select
 
 from server.db import taps
 from server.touchpoints import add_touchpoint
-from tests.conftest import iso
+from tests.support.channels import PAGE, page_batch, page_tap
 
-PAGE = {"X-Smilepost-Client": "web", "Origin": "http://testserver"}  # as tests/server/test_web_taps.py
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 PERSONAL = "Call me on +47 412 34 567 or mail kari@example.no"
@@ -30,19 +28,8 @@ def touchpoint(engine, location) -> Any:
         return add_touchpoint(conn, location_id=location, name="Receipt QR")
 
 
-def web_tap(device: str, seq: int, at: datetime, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "id": str(uuid.uuid4()), "seq": seq, "question_id": "main", "scale": 5, "score": 2,
-        "tapped_at": iso(at), "mono_ns": int(at.timestamp() * 1000) * 1_000_000, "boot_id": device,
-        "followup": None, "comment": None, "flags": [],
-    }  # fmt: skip
-    return body | overrides
-
-
 def post(client: Any, slug: str, device: str, taps_: list[dict[str, Any]]) -> Any:
-    now = datetime.now(UTC)
-    body = {"sent_at": iso(now), "boot_id": device, "mono_ns": int(now.timestamp() * 1000) * 1_000_000, "taps": taps_}
-    return client.post(f"/api/v1/touchpoints/{slug}/taps", json=body, headers=PAGE)
+    return client.post(f"/api/v1/touchpoints/{slug}/taps", json=page_batch(device, taps_), headers=PAGE)
 
 
 def stored(engine) -> dict[str, Any]:
@@ -94,8 +81,8 @@ def test_a_retry_with_another_comment_is_still_a_conflict(send, tap, stored_taps
 
 
 def test_web_taps_are_redacted_and_a_retry_is_a_duplicate(client, engine, touchpoint):
-    redacted = web_tap("phone-a", 1, NOW - timedelta(minutes=2), comment=PERSONAL)
-    plain = web_tap("phone-a", 2, NOW - timedelta(minutes=1), comment=PLAIN, first_tap_id=redacted["id"])
+    redacted = page_tap("phone-a", 1, NOW - timedelta(minutes=2), comment=PERSONAL)
+    plain = page_tap("phone-a", 2, NOW - timedelta(minutes=1), comment=PLAIN, first_tap_id=redacted["id"])
     first = post(client, touchpoint.slug, "phone-a", [redacted, plain]).json()
     retry = post(client, touchpoint.slug, "phone-a", [redacted, plain]).json()
 
@@ -107,8 +94,8 @@ def test_web_taps_are_redacted_and_a_retry_is_a_duplicate(client, engine, touchp
 
 
 def test_a_repeat_web_tap_carries_both_server_flags_and_its_retry_is_a_duplicate(client, engine, touchpoint):
-    first = web_tap("phone-b", 1, NOW - timedelta(minutes=3))
-    again = web_tap("phone-b", 2, NOW - timedelta(minutes=2), comment="me again: 41234567")
+    first = page_tap("phone-b", 1, NOW - timedelta(minutes=3))
+    again = page_tap("phone-b", 2, NOW - timedelta(minutes=2), comment="me again: 41234567")
     assert post(client, touchpoint.slug, "phone-b", [first, again]).json()["accepted"] == 2
     retry = post(client, touchpoint.slug, "phone-b", [first, again]).json()
 

@@ -14,9 +14,8 @@ from sqlalchemy import select
 from server.app import create_app
 from server.db import daily_rollups, filtered_rollups, rollups, taps, touchpoints
 from server.touchpoints import add_touchpoint, revoke_touchpoint
-from tests.conftest import iso
+from tests.support.channels import PAGE, page_batch, page_tap
 
-PAGE = {"X-Smilepost-Client": "web", "Origin": "http://testserver"}
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -24,22 +23,6 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def touchpoint(engine, location) -> Any:
     with engine.begin() as conn:
         return add_touchpoint(conn, location_id=location, name="Receipt QR")
-
-
-def web_tap(device: str, seq: int, at: datetime, **overrides: Any) -> dict[str, Any]:
-    """One tap as the page makes it: its device id as boot_id, Date.now() in ns as mono_ns."""
-    body = {
-        "id": str(uuid.uuid4()), "seq": seq, "question_id": "main", "scale": 5, "score": 2,
-        "tapped_at": iso(at), "mono_ns": int(at.timestamp() * 1000) * 1_000_000, "boot_id": device,
-        "followup": None, "comment": None, "flags": [],
-    }  # fmt: skip
-    body.update(overrides)
-    return body
-
-
-def web_batch(device: str, taps_: list[dict[str, Any]]) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {"sent_at": iso(now), "boot_id": device, "mono_ns": int(now.timestamp() * 1000) * 1_000_000, "taps": taps_}
 
 
 def post(client: TestClient, slug: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -54,9 +37,9 @@ def stored(engine) -> dict[str, Any]:
 def test_web_taps_are_stored_with_their_channel_and_touchpoint_and_counted_in_web_rollups(
     client, engine, touchpoint, location
 ):
-    sent = [web_tap("phone-a", 1, NOW - timedelta(minutes=1), score=1, followup="queue", comment="Too slow")]
+    sent = [page_tap("phone-a", 1, NOW - timedelta(minutes=1), score=1, followup="queue", comment="Too slow")]
 
-    answer = post(client, touchpoint.slug, web_batch("phone-a", sent))
+    answer = post(client, touchpoint.slug, page_batch("phone-a", sent))
 
     assert (answer.status_code, answer.json()["accepted"]) == (200, 1)
     row = stored(engine)[sent[0]["id"]]
@@ -73,10 +56,10 @@ def test_web_taps_are_stored_with_their_channel_and_touchpoint_and_counted_in_we
 
 
 def test_a_resent_batch_is_all_duplicates_even_with_a_repeat_the_server_flagged(client, engine, touchpoint):
-    sent = [web_tap("phone-a", 1, NOW - timedelta(minutes=3)), web_tap("phone-a", 2, NOW - timedelta(minutes=2))]
-    first = post(client, touchpoint.slug, web_batch("phone-a", sent)).json()
+    sent = [page_tap("phone-a", 1, NOW - timedelta(minutes=3)), page_tap("phone-a", 2, NOW - timedelta(minutes=2))]
+    first = post(client, touchpoint.slug, page_batch("phone-a", sent)).json()
 
-    again = post(client, touchpoint.slug, web_batch("phone-a", sent)).json()
+    again = post(client, touchpoint.slug, page_batch("phone-a", sent)).json()
 
     assert (first["accepted"], first["duplicates"]) == (2, 0)
     assert (again["accepted"], again["duplicates"], again["conflicts"]) == (0, 2, [])
@@ -89,17 +72,17 @@ def test_a_phone_answers_once_per_window_and_its_linked_answers_follow_its_first
     client, engine, touchpoint, location
 ):
     t0 = NOW - timedelta(hours=2)
-    first = web_tap("phone-a", 1, t0)
-    aspect = web_tap("phone-a", 2, t0 + timedelta(seconds=20), question_id="wait", first_tap_id=first["id"])
-    again = web_tap("phone-a", 3, t0 + timedelta(minutes=9))
-    again_aspect = web_tap("phone-a", 4, t0 + timedelta(minutes=9, seconds=5), question_id="wait",
+    first = page_tap("phone-a", 1, t0)
+    aspect = page_tap("phone-a", 2, t0 + timedelta(seconds=20), question_id="wait", first_tap_id=first["id"])
+    again = page_tap("phone-a", 3, t0 + timedelta(minutes=9))
+    again_aspect = page_tap("phone-a", 4, t0 + timedelta(minutes=9, seconds=5), question_id="wait",
                            first_tap_id=again["id"])  # fmt: skip
-    later = web_tap("phone-a", 5, t0 + timedelta(minutes=11))
-    other_phone = web_tap("phone-b", 1, t0 + timedelta(minutes=1))
+    later = page_tap("phone-a", 5, t0 + timedelta(minutes=11))
+    other_phone = page_tap("phone-b", 1, t0 + timedelta(minutes=1))
 
-    post(client, touchpoint.slug, web_batch("phone-a", [first, aspect]))
-    post(client, touchpoint.slug, web_batch("phone-a", [again, again_aspect, later]))  # a later batch
-    post(client, touchpoint.slug, web_batch("phone-b", [other_phone]))
+    post(client, touchpoint.slug, page_batch("phone-a", [first, aspect]))
+    post(client, touchpoint.slug, page_batch("phone-a", [again, again_aspect, later]))  # a later batch
+    post(client, touchpoint.slug, page_batch("phone-b", [other_phone]))
 
     flags = {tap_id: row.flags for tap_id, row in stored(engine).items()}
     assert [flags[t["id"]] for t in (first, aspect, again, again_aspect, later, other_phone)] == [
@@ -121,14 +104,14 @@ def test_the_repeat_window_is_the_locations_setting_and_zero_turns_it_off(client
     with engine.begin() as conn:
         configure_location(conn, location, config=location_config(conn, location).model_copy(
             update={"web_repeat_minutes": 0}))  # fmt: skip
-    sent = [web_tap("phone-a", i, NOW - timedelta(minutes=10 - i)) for i in range(1, 4)]
+    sent = [page_tap("phone-a", i, NOW - timedelta(minutes=10 - i)) for i in range(1, 4)]
 
-    assert post(client, touchpoint.slug, web_batch("phone-a", sent)).json()["accepted"] == 3
+    assert post(client, touchpoint.slug, page_batch("phone-a", sent)).json()["accepted"] == 3
     assert {row.flags for row in stored(engine).values()} == {""}
 
 
 def test_the_page_may_not_flag_a_repeat_itself(client, engine, touchpoint):
-    answer = post(client, touchpoint.slug, web_batch("phone-a", [web_tap("phone-a", 1, NOW, flags=["repeat"])]))
+    answer = post(client, touchpoint.slug, page_batch("phone-a", [page_tap("phone-a", 1, NOW, flags=["repeat"])]))
 
     assert answer.status_code == 422
     assert answer.json()["message"].startswith("taps.0.flags: the server decides what is a repeat")
@@ -136,10 +119,10 @@ def test_the_page_may_not_flag_a_repeat_itself(client, engine, touchpoint):
 
 
 def test_a_tap_linked_to_itself_is_a_422_naming_the_field(client, touchpoint):
-    tap = web_tap("phone-a", 1, NOW)
+    tap = page_tap("phone-a", 1, NOW)
     tap["first_tap_id"] = tap["id"]
 
-    answer = post(client, touchpoint.slug, web_batch("phone-a", [tap]))
+    answer = post(client, touchpoint.slug, page_batch("phone-a", [tap]))
 
     assert answer.status_code == 422
     assert "taps.0.first_tap_id" in answer.json()["message"]
@@ -157,7 +140,7 @@ def test_a_tap_linked_to_itself_is_a_422_naming_the_field(client, touchpoint):
     ids=["no-client-header", "no-origin", "other-site", "opaque-origin", "other-client"],
 )
 def test_only_the_page_of_this_server_may_post(client, engine, touchpoint, headers, why):
-    answer = post(client, touchpoint.slug, web_batch("phone-a", [web_tap("phone-a", 1, NOW)]), headers)
+    answer = post(client, touchpoint.slug, page_batch("phone-a", [page_tap("phone-a", 1, NOW)]), headers)
 
     assert answer.status_code == 403
     assert why in answer.json()["message"]
@@ -166,7 +149,7 @@ def test_only_the_page_of_this_server_may_post(client, engine, touchpoint, heade
 
 def test_with_a_public_url_the_origin_must_be_it(settings, touchpoint):
     app = create_app(settings.model_copy(update={"public_url": "https://feedback.example.com/"}))
-    body = web_batch("phone-a", [web_tap("phone-a", 1, NOW)])
+    body = page_batch("phone-a", [page_tap("phone-a", 1, NOW)])
     with TestClient(app) as client:
         refused = post(client, touchpoint.slug, body)  # Origin http://testserver
         taken = post(client, touchpoint.slug, body, {**PAGE, "Origin": "https://feedback.example.com"})
@@ -178,7 +161,7 @@ def test_with_a_public_url_the_origin_must_be_it(settings, touchpoint):
 def test_an_unknown_or_revoked_touchpoint_is_the_same_404(client, engine, touchpoint):
     with engine.begin() as conn:
         revoke_touchpoint(conn, touchpoint.id)
-    body = web_batch("phone-a", [web_tap("phone-a", 1, NOW)])
+    body = page_batch("phone-a", [page_tap("phone-a", 1, NOW)])
 
     answers = [post(client, touchpoint.slug, body), post(client, "x" * 22, body)]
 
@@ -191,7 +174,7 @@ def test_an_unknown_or_revoked_touchpoint_is_the_same_404(client, engine, touchp
 def test_an_address_over_the_limit_gets_429_with_retry_after_and_loses_nothing_already_sent(settings, touchpoint):
     app = create_app(settings.model_copy(update={"web_rate_limit": 2}))
     with TestClient(app) as client:
-        answers = [post(client, touchpoint.slug, web_batch("p", [web_tap("p", i, NOW)])) for i in (1, 2, 3)]
+        answers = [post(client, touchpoint.slug, page_batch("p", [page_tap("p", i, NOW)])) for i in (1, 2, 3)]
     app.state.engine.dispose()
 
     assert [a.status_code for a in answers] == [200, 200, 429]

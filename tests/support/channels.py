@@ -26,6 +26,26 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+#: What the page's script sends with every post (its origin is TestClient's base URL).
+PAGE = {"X-Smilepost-Client": "web", "Origin": "http://testserver"}
+
+
+def page_tap(device: str, seq: int, at: datetime, **overrides: Any) -> dict[str, Any]:
+    """One tap as the page makes it: its device id as boot_id, Date.now() in ns as mono_ns (a 2 of 5 faces)."""
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "seq": seq, "question_id": "main", "scale": 5, "score": 2,
+        "tapped_at": iso(at), "mono_ns": int(at.timestamp() * 1000) * 1_000_000, "boot_id": device,
+        "followup": None, "comment": None, "flags": [],
+    }  # fmt: skip
+    return body | overrides
+
+
+def page_batch(device: str, taps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A batch as the page sends it now."""
+    now = datetime.now(UTC)
+    return {"sent_at": iso(now), "boot_id": device, "mono_ns": int(now.timestamp() * 1000) * 1_000_000, "taps": taps}
+
+
 def make_touchpoint(engine: Engine, location_id: int, name: str = "Table tent") -> int:
     """A web touchpoint of the location; its id."""
     with engine.begin() as conn:
