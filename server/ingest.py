@@ -227,11 +227,13 @@ def _flag_web_repeats(conn: Connection, source: Source, new: list[dict[str, Any]
     repeats: set[UUID] = set()
     firsts = sorted((r for r in new if r["first_tap_id"] is None), key=itemgetter("effective_at"))
     if window > 0:
+        reach = timedelta(seconds=window)
         by_device: dict[str, list[datetime]] = {}
         for row in firsts:
             counted = by_device.get(row["boot_id"])
             if counted is None:
-                counted = by_device[row["boot_id"]] = _counted_first_taps(conn, source, row["boot_id"])
+                span = (firsts[0]["effective_at"] - reach, firsts[-1]["effective_at"] + reach)
+                counted = by_device[row["boot_id"]] = _counted_first_taps(conn, source, row["boot_id"], span)
             at = row["effective_at"]
             if any(abs((at - other).total_seconds()) < window for other in counted):
                 repeats.add(row["id"])
@@ -246,11 +248,15 @@ def _flag_web_repeats(conn: Connection, source: Source, new: list[dict[str, Any]
             row["flags"] = ",".join(filter(None, [*row["flags"].split(","), "repeat"]))
 
 
-def _counted_first_taps(conn: Connection, source: Source, device: str) -> list[datetime]:
-    """Effective times of the counted first taps a device made at the source's touchpoint."""
+def _counted_first_taps(
+    conn: Connection, source: Source, device: str, span: tuple[datetime, datetime]
+) -> list[datetime]:
+    """Effective times of the counted first taps a device made at the source's touchpoint within ``span`` (the
+    batch's first taps, widened by the repeat window: no other stored tap can make one of them a repeat)."""
     query = select(taps.c.effective_at).where(
         taps.c.touchpoint_id == source.touchpoint_id,
         taps.c.boot_id == device,
+        taps.c.effective_at.between(*span),
         taps.c.first_tap_id.is_(None),
         ~taps.c.flags.contains("repeat"),
     )
