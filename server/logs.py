@@ -39,10 +39,12 @@ LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": loggi
 
 @dataclass
 class RequestContext:
-    """The request being handled: its id, and the kiosk whose token authenticated it (set once known)."""
+    """The request being handled: its id, the kiosk whose token authenticated it, and who acts in it for the audit
+    trail (a :class:`server.audit.Actor`, set by the dependency that authenticated a user or API key)."""
 
     request_id: str
     kiosk_id: str | None = None
+    actor: Any = None
 
 
 #: The request the current code is handling (None outside requests). The object is shared, not copied, with the

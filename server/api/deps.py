@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from server import Forbidden, RateLimited
+from server import Forbidden, RateLimited, audit
 from server.api.requests import note_kiosk
 from server.auth import accounts, keys
 from server.auth.accounts import Access, Session
@@ -84,10 +84,11 @@ def require_api_key(
     if credentials is None:
         raise _unauthorized()
     with engine.begin() as conn:  # notes the key's use at most once a minute (server.auth.keys)
-        scope = keys.key_scope(conn, credentials.credentials)
-    if scope is None:
+        used = keys.key_use(conn, credentials.credentials)
+    if used is None:
         raise _unauthorized()
-    return scope
+    audit.act_as(audit.Actor("apikey", str(used.id), f"API key {used.id} {used.name}"))
+    return used.scope
 
 
 def require_admin_key(scope: Annotated[str, Depends(require_api_key)]) -> None:
@@ -123,7 +124,14 @@ def page_session(request: Request, session: Annotated[Session | None, Depends(op
     """The signed-in session of a dashboard page. Raises LoginRequired (a redirect) without one."""
     if session is None:
         raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    _note_user(session.access)
     return session
+
+
+def _note_user(access: Access) -> None:
+    """Note the signed-in user as who acts in this request (:mod:`server.audit`)."""
+    if access.user_id is not None:
+        audit.act_as(audit.Actor("user", str(access.user_id), access.email))
 
 
 def admin_page_session(session: Annotated[Session, Depends(page_session)]) -> Session:
@@ -161,6 +169,7 @@ def viewer(
         return Access(user_id=None, email="API key", role="admin" if scope == "admin" else "api", location_ids=None)
     if session is None:
         raise _unauthorized()
+    _note_user(session.access)
     return session.access
 
 

@@ -51,12 +51,28 @@ def create_api_key(conn: Connection, *, name: str, scope: str = "read") -> str:
 
 
 def key_scope(conn: Connection, key: str) -> str | None:
-    """The scope ("read" or "admin") of an unrevoked API key, or None for an unknown or revoked one.
+    """The scope ("read" or "admin") of an unrevoked API key, or None for an unknown or revoked one; see
+    :func:`key_use`."""
+    used = key_use(conn, key)
+    return None if used is None else used.scope
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """An unrevoked API key that authenticated a request: its id, name and scope."""
+
+    id: int
+    name: str
+    scope: str
+
+
+def key_use(conn: Connection, key: str) -> KeyUse | None:
+    """The unrevoked API key this is (id, name, scope), or None for an unknown or revoked one.
 
     Notes the use in ``last_used_at`` when the stored time is older than LAST_USED_EVERY (``conn`` must then be
     committed, e.g. from ``engine.begin()``); of two requests racing to note it, one writes.
     """
-    query = select(api_keys.c.id, api_keys.c.scope, api_keys.c.last_used_at).where(
+    query = select(api_keys.c.id, api_keys.c.name, api_keys.c.scope, api_keys.c.last_used_at).where(
         api_keys.c.key_hash == hash_secret(key), api_keys.c.revoked_at.is_(None)
     )
     row = conn.execute(query).first()
@@ -66,7 +82,7 @@ def key_scope(conn: Connection, key: str) -> str | None:
     if row.last_used_at is None or row.last_used_at <= now - LAST_USED_EVERY:
         stale = or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at <= now - LAST_USED_EVERY)
         conn.execute(update(api_keys).where(api_keys.c.id == row.id, stale).values(last_used_at=now))
-    return str(row.scope)
+    return KeyUse(row.id, row.name, str(row.scope))
 
 
 def list_api_keys(conn: Connection) -> list[ApiKeyInfo]:

@@ -44,6 +44,7 @@ EXTRAS = {
         "prometheus_client",
         "weasyprint",
         "segno",
+        "babel",
     ),
     "kiosk": ("kivy", "sqlite_utils", "httpx"),
 }
@@ -130,13 +131,15 @@ PortOpt = Annotated[
 
 @contextmanager
 def _admin_connection() -> Iterator[Connection]:
-    """A transaction on the configured database (migrated to head); library errors become usage errors."""
+    """A transaction on the configured database (migrated to head), acting as the CLI on this host for the audit
+    trail (:mod:`server.audit`); library errors become usage errors."""
+    from server import audit
     from server.db import make_engine, upgrade
 
     engine = make_engine(Settings().resolved_database_url)
     try:
         upgrade(engine)
-        with engine.begin() as conn:
+        with audit.acting(audit.cli_actor()), engine.begin() as conn:
             yield conn
     except SmilepostError as exc:
         raise typer.BadParameter(str(exc)) from exc

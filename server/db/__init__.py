@@ -10,8 +10,10 @@ from server.db.tables import (
     alert_rules,
     alerts,
     api_keys,
+    audit_log,
     daily_rollups,
     filtered_rollups,
+    group_locations,
     groups,
     kiosks,
     leases,
@@ -36,6 +38,7 @@ from server.db.tables import (
 
 __all__ = [
     "MIGRATIONS_DIR", "UTCDateTime", "alert_rules", "alerts", "api_keys", "leases", "notifications", "report_runs",
+    "audit_log", "group_locations",
     "subscriptions", "targets", "webhooks", "current_revision", "daily_rollups", "filtered_rollups", "groups",
     "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
     "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS", "touchpoints",

@@ -65,17 +65,29 @@ locations = Table(
     Column("scale", SmallInteger, nullable=False, server_default="5"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("config", Text),  # JSON of a shared.protocol.LocationConfig; NULL = defaults
-    Column("group_id", Integer, ForeignKey("groups.id"), index=True),  # NULL: in no group
+    # Unused since migration 0010 (left NULL): membership is ``group_locations``, where a location can be in several.
+    Column("group_id", Integer, ForeignKey("groups.id"), index=True),
     Column("mask_profanity", Boolean, nullable=False, server_default=false()),  # comments masked when shown
+    Column("archived_at", UTCDateTime),  # archived: hidden from the overview, its kiosks refused (403), data kept
 )
 
-# Named groups of locations ("Oslo Airport" -> its security lanes); a manager of a group sees its locations.
+# Named groups of locations, nested (region -> city -> site) without cycles; a manager of a group sees its whole
+# subtree (server.groups).
 groups = Table(
     "groups",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("parent_id", Integer, ForeignKey("groups.id"), index=True),  # NULL: a top-level group
+)
+
+# Which locations are in a group directly (a location can be in several groups).
+group_locations = Table(
+    "group_locations",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 # Dashboard users: admins see and change everything, managers see the locations granted to them.
@@ -89,6 +101,7 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
     Column("timezone", String(64)),  # for reports at a local hour; None: the time zone of their first location
+    Column("language", String(8)),  # the dashboard's language ("en" | "nb" | "de"); None: from Accept-Language
 )
 
 user_locations = Table(
@@ -148,6 +161,9 @@ kiosks = Table(
     Column("clock_offset_seconds", Float),  # received_at - sent_at of the last batch or heartbeat
     Column("last_sync_at", UTCDateTime),  # last POST /api/v1/taps that touched the kiosk
     Column("last_tap_at", UTCDateTime),  # Heartbeat.last_tap_at: the kiosk's newest tap (clock-corrected)
+    # Moved to another location (server.lifecycle): its token still delivers taps here, nothing else changes.
+    Column("retired_at", UTCDateTime),
+    Column("successor_id", String(32)),  # the kiosk id the device got at its new location, once it paired
 )
 
 api_keys = Table(
@@ -174,6 +190,7 @@ pair_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Column("kiosk_id", String(32), ForeignKey("kiosks.id")),
+    Column("predecessor_id", String(32)),  # a move's code: the kiosk id the device had before (server.lifecycle)
 )
 
 # Failed pairing attempts, counted per client and overall to rate-limit guessing (shared by all instances).
@@ -228,6 +245,7 @@ taps = Table(
     Column("channel", String(8), nullable=False, server_default="kiosk"),  # "kiosk" | "web"
     Column("touchpoint_id", Integer, ForeignKey("touchpoints.id")),  # a web tap's touchpoint
     Column("first_tap_id", Uuid),  # a further answer of one customer: their first tap (Tap.first_tap_id)
+    Column("comment_hidden", Boolean, nullable=False, server_default=false()),  # by an admin: not shown to managers
     Index("ix_taps_kiosk_seq", "kiosk_id", "seq"),
     Index("ix_taps_touchpoint_device", "touchpoint_id", "boot_id", "effective_at"),  # one answer per phone per N min
     Index("ix_taps_location_date", "location_id", "local_date"),
@@ -423,4 +441,24 @@ report_runs = Table(
     Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
     Column("period_start", Date, primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# The audit trail (server.audit): one row per admin action, from the CLI, the API or the dashboard. Append-only:
+# triggers refuse UPDATE and DELETE, and rows name their target by kind and id (no foreign keys), so they outlive it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor_kind", String(8), nullable=False),  # "user" | "apikey" | "cli" | "system"
+    Column("actor_id", String(64), nullable=False),  # user id, API key id, "user@host" of the CLI, or ""
+    Column("actor", String(254), nullable=False),  # for people: the e-mail, key name, or CLI user@host
+    Column("action", String(64), nullable=False, index=True),  # e.g. "location.rename"
+    Column("target_kind", String(16), nullable=False),  # "location" | "kiosk" | "group" | "user" | ...
+    Column("target_id", String(64), nullable=False),
+    Column("summary", String(500), nullable=False),
+    Column("before", Text),  # JSON of the values changed, as they were; never a secret
+    Column("after", Text),  # JSON of the values changed, as they became
+    Index("ix_audit_log_target", "target_kind", "target_id"),
 )

@@ -33,6 +33,8 @@ RANGE_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "365d": "12 
 CHANNEL_LABELS = {None: "All channels", "kiosk": "Kiosks", "web": "Web (phones)"}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
 
 RangeQuery = Annotated[
     str, Query(pattern="^(" + "|".join([*RANGES, "custom"]) + ")$", description="today, 7d, 30d, 365d or custom")
