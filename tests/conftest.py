@@ -32,7 +32,7 @@ from server.auth import accounts, keys, kiosk_tokens
 from server.db import daily_rollups, kiosks, make_engine, rollups, taps, upgrade
 from server.locations import add_location
 from server.settings import Settings
-from tests.support.pg_cluster import NoPostgres, create_database, fresh_database, running_cluster
+from tests.support.pg_cluster import NoPostgres, ReusableDatabase, create_database, fresh_database, running_cluster
 
 OSLO = "Europe/Oslo"
 
@@ -91,11 +91,19 @@ def postgres_template(postgres_admin_url: str) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def postgres_reusable(postgres_admin_url: str, postgres_template: str) -> Iterator[ReusableDatabase]:
+    """This test process's PostgreSQL database at head, emptied after each test that used it."""
+    database = ReusableDatabase(postgres_admin_url, postgres_template)
+    yield database
+    database.drop()
+
+
 @pytest.fixture
-def postgres_url(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
-    """A fresh PostgreSQL database at head, dropped after the test."""
-    with fresh_database(postgres_admin_url, postgres_template) as url:
-        yield url
+def postgres_url(postgres_reusable: ReusableDatabase) -> Iterator[str]:
+    """An empty PostgreSQL database at head (ids from 1), as if fresh: emptied again after the test."""
+    yield postgres_reusable.url
+    postgres_reusable.reset()
 
 
 @pytest.fixture(params=DATABASES)

@@ -5,6 +5,7 @@ Raises what SQLAlchemy and Alembic raise; see each function.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -69,19 +70,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` with Alembic.
+    """Bring the database schema up to ``revision`` with Alembic. A database already at head is left at once (one
+    query, no migration environment loaded: every CLI command and server start calls this).
 
     Raises alembic.util.CommandError when the revision is unknown.
     """
     from alembic import command
-    from alembic.config import Config
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    config = _alembic_config()
     with engine.begin() as connection:
         _take_migration_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision of the migration scripts (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    head: str | None = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return head
 
 
 MIGRATION_LOCK_KEY = 0x5_3A1E_9057  # PostgreSQL advisory lock "smilepost migrates"
