@@ -10,7 +10,7 @@ WHEELHOUSE ?= build/wheelhouse
 # environment turns bytecode off.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install demo test check test-installs wheelhouse bench lint clean
+.PHONY: install demo test check test-installs wheelhouse bench lint i18n clean
 
 $(BIN)/smilepost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-installs: wheelhouse  ## fresh kiosk, server and core-only venvs from the w
 
 bench: install  ## benchmarks (ingest, summary, fleet, drain) with ratios against baselines; not part of `make test`
 	$(BIN)/python -m benchmarks
+
+LOCALES := server/web/locale
+i18n: install  ## re-extract the dashboard's messages and update the nb and de catalogues (then translate the new ones)
+	$(BIN)/pybabel extract -F server/web/babel.cfg -k N_ -k gettext_format --no-location --sort-output \
+		--project Smilepost --copyright-holder "Smilepost" -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --width 120 --ignore-obsolete
 
 lint: install  ## ruff and strict mypy on the packages
 	$(BIN)/ruff check kiosk server shared tests benchmarks

@@ -22,7 +22,10 @@ network error, timeout, 408, 429, 5xx  Unreachable: :meth:`Syncer.drain` and the
 422 naming taps (``detail[].loc`` =    those taps are quarantined (kept, never sent again, WARNING logged);
 ``["body", "taps", i, ...]``)          the rest of the queue goes out in the same call
 422 naming anything else               Rejected: the kiosk itself sends bad batches; every tap is kept
-401, 403                               Rejected: the worker reports "token rejected" until re-paired
+401                                    Rejected: the worker reports "token rejected" until re-paired
+403                                    Rejected: the server refuses this kiosk for now (its location is
+                                       archived); the worker reports "refused by the server", keeps every tap
+                                       and tries again each interval
 other 3xx, non-BatchResult 2xx         Unreachable (not our server: a captive portal or a redirect)
 other 4xx                              Rejected
 =====================================  ================================================================
@@ -41,7 +44,7 @@ Exception tree::
                               malformed one
 
 Callers decide on the class and on ``.status`` (e.g. 429 from :func:`pair`: too many attempts, wait
-``retry_after``; 401/403 from the worker: token rejected), never on the message text. The worker's
+``retry_after``; 401 from the worker: token rejected; 403: refused for now), never on the message text. The worker's
 :class:`SyncStatus` carries the failure's ``.status`` as ``error_status`` for the same reason.
 """
 
@@ -498,7 +501,9 @@ SyncState = Literal["synced", "offline", "rejected"]
 
 
 #: Statuses of a refusal that mean the kiosk's token is not (or no longer) accepted: re-pair.
-TOKEN_REJECTED_STATUSES = frozenset({401, 403})
+TOKEN_REJECTED_STATUSES = frozenset({401})
+#: Statuses of a refusal of the kiosk itself, not of one request: nothing it sends is taken until that changes.
+KIOSK_REFUSED_STATUSES = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -517,10 +522,13 @@ class SyncStatus:
     error_status: int | None = None
 
     def describe(self) -> str:
-        """Short text for the status label: "synced", "offline, 3 queued", "token rejected"."""
+        """Short text for the status label: "synced", "offline, 3 queued", "token rejected", "refused by the
+        server, 3 queued" (403: e.g. the location is archived; the taps wait)."""
         queued = f", {self.queued} queued" if self.queued else ""
         if self.state == "rejected":
-            return "token rejected" if self.error_status in TOKEN_REJECTED_STATUSES else f"sync rejected{queued}"
+            if self.error_status in TOKEN_REJECTED_STATUSES:
+                return "token rejected"
+            return f"{'refused by the server' if self.error_status == 403 else 'sync rejected'}{queued}"
         return f"{self.state}{queued}"
 
 
@@ -624,7 +632,7 @@ class SyncWorker(threading.Thread):
         try:
             syncer.send_heartbeat()
         except Rejected as error:
-            if error.status in TOKEN_REJECTED_STATUSES:
+            if error.status in KIOSK_REFUSED_STATUSES:
                 raise
             log.warning("heartbeat refused (%s); trying again in %.0f s", error, self.heartbeat_interval)
         self._last_heartbeat = now

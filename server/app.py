@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,14 +17,18 @@ from server.api.metrics import Metrics, MetricsMiddleware
 from server.api.metrics import router as metrics_router
 from server.api.requests import RequestIdMiddleware
 from server.api.routes import alerts, export, health, kiosk, kiosks, locations, pairing, taps, touchpoints
+from server.api.routes import audit as audit_routes
+from server.api.routes import comments as comment_routes
 from server.auth import accounts
 from server.auth.ratelimit import RateLimiter
 from server.db import make_engine, upgrade
 from server.scheduler import Background
 from server.settings import Settings
+from server.web import i18n
 from server.web.pages import (
     account,
     admin_alerts,
+    admin_audit,
     admin_touchpoints,
     admin_users,
     auth,
@@ -35,6 +39,7 @@ from server.web.pages import (
 )
 from server.web.pages import admin as admin_pages
 from server.web.pages import alerts as alert_pages
+from server.web.pages import comments as comment_pages
 from server.web.pages import reports as report_pages
 from server.web.pages import subscriptions as subscription_pages
 from server.web.render import STATIC_DIR
@@ -61,7 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     # No /docs or /redoc: FastAPI serves their scripts from a CDN, which closed networks (and our CSP) do not allow.
-    app = SmilepostApp(title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Every request notes its dashboard language (server.web.i18n) before its endpoint runs.
+    app = SmilepostApp(
+        title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+        dependencies=[Depends(i18n.locale_dependency)],
+    )  # fmt: skip
     app.state.settings = settings
     app.state.engine = engine
     app.state.kiosk_limiter = (
@@ -77,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, touchpoints, alerts, kiosk, kiosks, locations, export, pairing, health):
+    for module in (taps, touchpoints, alerts, kiosk, kiosks, locations, export, pairing, health, audit_routes):
         app.include_router(module.router)
     for page in (
         auth,
@@ -91,10 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_alerts,
         admin_touchpoints,
         admin_users,
+        admin_audit,
         account,
         touchpoint,
     ):
         app.include_router(page.router)
+    app.include_router(comment_routes.router)
+    app.include_router(comment_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
     return app

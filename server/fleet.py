@@ -143,4 +143,6 @@ def _kiosk_out(row: Any) -> KioskOut:
             quarantined=row.quarantined,
         ),
         revoked=row.revoked_at is not None,
+        retired=row.retired_at is not None,
+        successor_id=row.successor_id,
     )

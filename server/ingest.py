@@ -28,7 +28,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Dialect, Engine, func, select, update
+from sqlalchemy import Connection, Dialect, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server import InvalidInput
@@ -403,17 +403,26 @@ def filtered_why(flags: str) -> str | None:
 def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
     """Increment the hourly and daily rollups by the newly inserted taps that count, and the filtered rollup
     by those left out (by why), so every stored press is counted once somewhere."""
+    for table, key, counts in rollup_counts(inserted):
+        _upsert_counts(conn, table, key, counts)
+
+
+def rollup_counts(rows: Iterable[dict[str, Any]]) -> list[tuple[Table, tuple[str, ...], Counter[tuple[Any, ...]]]]:
+    """What ``taps`` rows add to each rollup table: (table, its key columns, count per key). The taps that count go
+    to the hourly and daily rollups, those left out to the filtered rollup (by why)."""
     counted: list[dict[str, Any]] = []
     filtered: Counter[tuple[Any, ...]] = Counter()
-    for row in inserted:
+    for row in rows:
         keyed = {**row, "kiosk_id": row["kiosk_id"] or "", "followup": row["followup"] or ""}  # key columns
         if (why := filtered_why(row["flags"])) is None:
             counted.append(keyed)
         else:
             filtered[itemgetter(*FILTERED_KEY)({**keyed, "why": why})] += 1
-    _upsert_counts(conn, rollups, ROLLUP_KEY, Counter(map(itemgetter(*ROLLUP_KEY), counted)))
-    _upsert_counts(conn, daily_rollups, DAILY_KEY, Counter(map(itemgetter(*DAILY_KEY), counted)))
-    _upsert_counts(conn, filtered_rollups, FILTERED_KEY, filtered)
+    return [
+        (rollups, ROLLUP_KEY, Counter(map(itemgetter(*ROLLUP_KEY), counted))),
+        (daily_rollups, DAILY_KEY, Counter(map(itemgetter(*DAILY_KEY), counted))),
+        (filtered_rollups, FILTERED_KEY, filtered),
+    ]
 
 
 def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:

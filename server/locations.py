@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import Connection, insert, select, update
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.db import kiosks, locations
 from shared.pins import hash_pin, needs_update
 from shared.protocol import SCALES, KioskConfig, LocationConfig
@@ -80,7 +80,11 @@ def add_location(conn: Connection, *, name: str, timezone: str, scale: int = 5) 
     check_timezone(timezone)
     _check_scale(scale)
     row = conn.execute(insert(locations).values(name=name.strip(), timezone=timezone, scale=scale, created_at=_now()))
-    return int(row.inserted_primary_key[0])  # type: ignore[index]
+    location_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, "location.add", target=("location", location_id),
+                 summary=f"location {location_id} {name.strip()!r} added ({timezone}, scale {scale})",
+                 after={"name": name.strip(), "timezone": timezone, "scale": scale})  # fmt: skip
+    return location_id
 
 
 def set_location_scale(conn: Connection, location_id: int, scale: int) -> None:
@@ -89,8 +93,14 @@ def set_location_scale(conn: Connection, location_id: int, scale: int) -> None:
     Raises InvalidInput for a scale outside 3, 4, 5, 11 and NotFound for an unknown location.
     """
     _check_scale(scale)
-    if conn.execute(update(locations).where(locations.c.id == location_id).values(scale=scale)).rowcount == 0:
+    old = conn.execute(select(locations.c.scale).where(locations.c.id == location_id)).scalar()
+    if old is None:
         raise NotFound(f"location {location_id} does not exist")
+    conn.execute(update(locations).where(locations.c.id == location_id).values(scale=scale))
+    if old != scale:
+        audit.record(conn, "location.scale", target=("location", location_id),
+                     summary=f"{audit.location_label(conn, location_id)}: scale {old} -> {scale}",
+                     before={"scale": old}, after={"scale": scale})  # fmt: skip
 
 
 def _check_scale(scale: int) -> None:
@@ -129,7 +139,29 @@ def configure_location(
             raise InvalidInput(f"pin: {exc}") from exc
     new = new.model_copy(update={"admin_pin_hash": pin_hash})
     conn.execute(update(locations).where(locations.c.id == location_id).values(config=new.model_dump_json()))
+    _record_config(conn, location_id, stored, new, pin_set=pin is not None)
     return _masked(new)
+
+
+def _record_config(
+    conn: Connection, location_id: int, stored: LocationConfig, new: LocationConfig, *, pin_set: bool
+) -> None:
+    """Note a config change in the audit trail: the settings that changed, the PIN only as "pin set" / cleared."""
+    old_values, new_values = stored.model_dump(mode="json"), new.model_dump(mode="json")
+    del old_values["admin_pin_hash"], new_values["admin_pin_hash"]
+    before, after = audit.changes(old_values, new_values)
+    said = [", ".join(sorted(after))] if after else []
+    if pin_set or stored.admin_pin_hash != new.admin_pin_hash:
+        pin_before = audit.SECRET if stored.admin_pin_hash else None
+        pin_after = audit.SECRET if new.admin_pin_hash else None
+        before["admin_pin"], after["admin_pin"] = pin_before, pin_after
+        said.append("pin set" if new.admin_pin_hash else "pin cleared")
+    if not after:
+        return
+    action = "location.pin" if said == ["pin set"] or said == ["pin cleared"] else "location.configure"
+    audit.record(conn, action, target=("location", location_id),
+                 summary=f"{audit.location_label(conn, location_id)}: {'; '.join(said)}", before=before,
+                 after=after)  # fmt: skip
 
 
 def pin_needs_update(conn: Connection, location_id: int) -> bool:
@@ -205,6 +237,9 @@ def set_profanity_mask(conn: Connection, location_id: int, on: bool) -> bool:
     if bool(row.mask_profanity) == on:
         return False
     conn.execute(update(locations).where(locations.c.id == location_id).values(mask_profanity=on))
+    audit.record(conn, "location.profanity_mask", target=("location", location_id),
+                 summary=f"{audit.location_label(conn, location_id)}: profanity mask {'on' if on else 'off'}",
+                 before={"mask_profanity": not on}, after={"mask_profanity": on})  # fmt: skip
     return True
 
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Engine, delete, func, select, update
 
+from server import audit
 from server.db import locations, taps
 from server.settings import Settings
 
@@ -109,7 +110,25 @@ def purge(
             taps_ = kept_from(timezone, settings.retain_taps_days, now)
             places.append(LocationPurge(location_id, name, comments, taps_))
     done = tuple(_purge_location(engine, place, now, dry_run, batch_rows, progress) for place in places)
+    if not dry_run:
+        _record(engine, done)
     return PurgeReport(now=now, dry_run=dry_run, locations=done)
+
+
+def _record(engine: Engine, done: tuple[LocationPurge, ...]) -> None:
+    """Note in the audit trail, per location, what the purge removed (locations where it removed nothing: no row).
+    After the batches, which commit one by one: the counts are what was removed."""
+    with engine.begin() as conn:
+        for place in done:
+            if not (place.taps_deleted or place.comments_cleared):
+                continue
+            audit.record(conn, "retention.purge", target=("location", place.location_id),
+                         summary=f"purge at location {place.location_id} {place.name!r}: {place.taps_deleted} taps "
+                                 f"before {place.taps_before} deleted, {place.comments_cleared} comments before "
+                                 f"{place.comments_before} cleared",
+                         after={"taps_deleted": place.taps_deleted, "taps_before": place.taps_before,
+                                "comments_cleared": place.comments_cleared,
+                                "comments_before": place.comments_before})  # fmt: skip
 
 
 def _purge_location(

@@ -136,3 +136,5 @@ class KioskOut(BaseModel):
     )
     missing: int = Field(description="taps recorded but neither received, queued nor quarantined: lost so far")
     revoked: bool
+    retired: bool = False  # moved to another location: its token still delivers taps here
+    successor_id: str | None = None  # the kiosk id the moved device got at its new location

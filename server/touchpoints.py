@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, insert, select, update
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.db import locations, touchpoints
 from server.ingest import Source
 from shared.protocol import (
@@ -90,6 +90,7 @@ class WebTarget:
     timezone: ZoneInfo
     scale: Scale
     config: LocationConfig
+    archived: bool = False  # its location is archived: the page is gone and taps are refused (server.lifecycle)
 
     @property
     def source(self) -> Source:
@@ -128,7 +129,11 @@ def add_touchpoint(conn: Connection, *, location_id: int, name: str | None = Non
     values = {"location_id": location_id, "name": name, "slug": new_slug(), "created_at": datetime.now(UTC)}
     touchpoint_id = conn.execute(insert(touchpoints).values(**values)).inserted_primary_key
     assert touchpoint_id is not None
-    return get_touchpoint(conn, int(touchpoint_id[0]))
+    touchpoint = get_touchpoint(conn, int(touchpoint_id[0]))
+    audit.record(conn, "touchpoint.add", target=("touchpoint", touchpoint.id),
+                 summary=f"touchpoint {touchpoint.id} {name!r} added at {audit.location_label(conn, location_id)}",
+                 after={"location_id": location_id, "name": name})  # fmt: skip
+    return touchpoint
 
 
 def new_slug() -> str:
@@ -143,6 +148,10 @@ def revoke_touchpoint(conn: Connection, touchpoint_id: int) -> Touchpoint:
     if touchpoint.revoked_at is None:
         now = datetime.now(UTC)
         conn.execute(update(touchpoints).where(touchpoints.c.id == touchpoint_id).values(revoked_at=now))
+        audit.record(conn, "touchpoint.revoke", target=("touchpoint", touchpoint_id),
+                     summary=f"touchpoint {touchpoint_id} {touchpoint.name!r} at "
+                             f"{audit.location_label(conn, touchpoint.location_id)} revoked",
+                     before={"revoked_at": None}, after={"revoked_at": now})  # fmt: skip
     return get_touchpoint(conn, touchpoint_id)
 
 
@@ -177,7 +186,7 @@ def find_active(conn: Connection, slug: str) -> WebTarget | None:
     """The active touchpoint with this slug and its location, or None (unknown or revoked: the same answer)."""
     row = conn.execute(
         select(touchpoints.c.id, touchpoints.c.slug, locations.c.id.label("location_id"), locations.c.name,
-               locations.c.timezone, locations.c.scale, locations.c.config)
+               locations.c.timezone, locations.c.scale, locations.c.config, locations.c.archived_at)
         .join(locations, locations.c.id == touchpoints.c.location_id)
         .where(touchpoints.c.slug == slug, touchpoints.c.revoked_at.is_(None))
     ).first()  # fmt: skip
@@ -186,5 +195,5 @@ def find_active(conn: Connection, slug: str) -> WebTarget | None:
     config = LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
     return WebTarget(
         touchpoint_id=row.id, slug=row.slug, location_id=row.location_id, location_name=row.name,
-        timezone=ZoneInfo(row.timezone), scale=row.scale, config=config,
+        timezone=ZoneInfo(row.timezone), scale=row.scale, config=config, archived=row.archived_at is not None,
     )  # fmt: skip

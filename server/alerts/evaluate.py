@@ -70,6 +70,7 @@ from server.alerts.rules import FIGURES, list_rules
 from server.alerts.targets import target_for
 from server.analytics.summaries import Scores
 from server.db import alerts, locations
+from server.groups import groups_of_locations
 from shared import scores
 from shared.hours import OpeningHours, open_at
 from shared.protocol import LocationConfig
@@ -89,7 +90,7 @@ class Place:
     timezone: str
     scale: int
     config: str | None  # LocationConfig JSON, None: the defaults
-    group_id: int | None
+    group_ids: frozenset[int]  # every group it is in, directly or through nesting
     # The counted presses of the last two hours, read once per evaluation for every short window judged there.
     recent: dict[datetime, Presses] = field(default_factory=dict, compare=False, hash=False)
 
@@ -196,8 +197,9 @@ def _apply(engine: Engine, finding: Finding, now: datetime, report: EvaluationRe
 
 def _places(conn: Connection) -> list[Place]:
     c = locations.c
-    query = select(c.id, c.timezone, c.scale, c.config, c.group_id).order_by(c.id)
-    return [Place(r.id, r.timezone, r.scale, r.config, r.group_id) for r in conn.execute(query)]
+    query = select(c.id, c.timezone, c.scale, c.config).order_by(c.id)
+    memberships = groups_of_locations(conn)
+    return [Place(r.id, r.timezone, r.scale, r.config, memberships.get(r.id, frozenset())) for r in conn.execute(query)]
 
 
 def _active_alerts(conn: Connection) -> set[AlertKey]:
@@ -206,8 +208,8 @@ def _active_alerts(conn: Connection) -> set[AlertKey]:
 
 
 def applies(rule: Rule, place: Place) -> bool:
-    """Whether ``rule`` watches ``place``: set on it, or on its group."""
-    return rule.location_id == place.id or (rule.group_id is not None and rule.group_id == place.group_id)
+    """Whether ``rule`` watches ``place``: set on it, or on one of its groups (or a group above one)."""
+    return rule.location_id == place.id or (rule.group_id is not None and rule.group_id in place.group_ids)
 
 
 def judge(conn: Connection, rule: Rule, place: Place, now: datetime) -> list[Finding]:

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.alerts.model import Rule, get_rule, iso_utc
 from server.auth.accounts import Access
 from server.db import alert_rules, alerts, locations
@@ -181,6 +181,10 @@ def acknowledge(
     if done is None:
         _refuse(conn, alert_id, access)
         return
+    audit.record(conn, "alert.acknowledge", target=("alert", alert_id),
+                 summary=f"alert {alert_id} (rule {done.rule_id}) at {audit.location_label(conn, done.location_id)}"
+                         f" acknowledged by {by}",
+                 before={"state": "open"}, after={"state": "acknowledged", "comment": comment})  # fmt: skip
     extra = {"acknowledged_by": by, "comment": comment}
     _notify(conn, "alert.acknowledged", alert_id, get_rule(conn, done.rule_id), done.location_id, now, extra)
 

@@ -171,20 +171,23 @@ def alert_detail(conn: Connection, alert_id: int, access: Access) -> AlertDetail
     )
     newest = select(taps).where(in_window).order_by(taps.c.effective_at.desc(), taps.c.id)
     commented = newest.where(taps.c.comment.is_not(None)).limit(DETAIL_COMMENTS)
+    if not access.is_admin:  # comments an admin hid are for admins only (server.comments)
+        commented = commented.where(taps.c.comment_hidden.is_(False))
     masked = bool(profanity_masked(conn, [alert.location_id]))
     return AlertDetail(
         alert=alert,
         rows=window_rows(conn, alert.location_id, alert.window_start, alert.window_end),
         filtered=_filtered(conn, in_window),
-        taps=[_window_tap(row, masked) for row in conn.execute(newest.limit(DETAIL_TAPS))],
+        taps=[_window_tap(row, masked, access.is_admin) for row in conn.execute(newest.limit(DETAIL_TAPS))],
         reasons=_reasons(conn, in_window),
         comments=[_window_tap(row, masked) for row in conn.execute(commented)],
     )
 
 
-def _window_tap(row: Any, masked: bool = False) -> WindowTap:
+def _window_tap(row: Any, masked: bool = False, show_hidden: bool = True) -> WindowTap:
     present = row.flags.split(",")
     comment = mask(row.comment) if masked and row.comment is not None else row.comment
+    comment = None if row.comment_hidden and not show_hidden else comment
     return WindowTap(
         id=str(row.id), kiosk_id=row.kiosk_id, effective_at=row.effective_at, scale=row.scale, score=row.score,
         side=scores.side(row.scale, row.score), followup=row.followup, comment=comment,

@@ -29,13 +29,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.alerts.baseline import DEFAULT_P_VALUE
 from server.alerts.lifecycle import close_all
 from server.alerts.model import Rule, get_rule, rule_of
 from server.alerts.scope import Scope, check_scope, describe_range, index_range, scales
 from server.alerts.targets import target_for
 from server.db import alert_rules, locations, targets
+from server.groups import ancestry
 from server.notify.outbox import recipient
 from server.notify.webhooks import active_webhook
 from shared.scores import FACE_SCALES
@@ -130,7 +131,14 @@ def add_rule(
             created_at=now or datetime.now(UTC), created_by=created_by.strip(),
         )
     )  # fmt: skip
-    return int(row.inserted_primary_key[0])  # type: ignore[index]
+    rule_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    where = audit.location_label(conn, scope.location_id) if scope.location_id is not None else str(scope)
+    audit.record(conn, "alert_rule.add", target=("alert_rule", rule_id),
+                 summary=f"alert rule {rule_id} added: {metric} {direction} {threshold} on {where}",
+                 after={"location_id": scope.location_id, "group_id": scope.group_id, "metric": metric,
+                        "direction": direction, "threshold": threshold, "window_seconds": seconds,
+                        "min_responses": responses, "notify": recipients})  # fmt: skip
+    return rule_id
 
 
 def _number(option: str, value: float | None) -> float | None:
@@ -300,15 +308,14 @@ def list_rules(
 
 
 def rules_for_location(conn: Connection, location_id: int, *, enabled_only: bool = True) -> list[Rule]:
-    """The rules that apply to a location: its own and its group's, by id.
+    """The rules that apply to a location: its own and those of its groups (and the groups above them), by id.
 
     Raises NotFound for an unknown location.
     """
-    row = conn.execute(select(locations.c.group_id).where(locations.c.id == location_id)).first()
-    if row is None:
+    if conn.execute(select(locations.c.id).where(locations.c.id == location_id)).first() is None:
         raise NotFound(f"location {location_id} does not exist")
-    mine = alert_rules.c.location_id == location_id
-    where = mine if row.group_id is None else or_(mine, alert_rules.c.group_id == row.group_id)
+    tree = ancestry([location_id])
+    where = or_(alert_rules.c.location_id == location_id, alert_rules.c.group_id.in_(select(tree.c.group_id)))
     query = select(alert_rules).where(where).order_by(alert_rules.c.id)
     if enabled_only:
         query = query.where(alert_rules.c.disabled_at.is_(None))
@@ -323,9 +330,15 @@ def disable_rule(conn: Connection, rule_id: int, *, now: datetime | None = None)
     Raises NotFound for an unknown rule.
     """
     now = now or datetime.now(UTC)
-    conn.execute(  # a write first: on SQLite the transaction takes the write lock now, never upgrading a read
+    # A write first: on SQLite the transaction takes the write lock now, never upgrading a read.
+    disabled = conn.execute(
         update(alert_rules)
         .where(alert_rules.c.id == rule_id, alert_rules.c.disabled_at.is_(None))
         .values(disabled_at=now)
-    )
-    return close_all(conn, get_rule(conn, rule_id), now)
+    ).rowcount
+    closed = close_all(conn, get_rule(conn, rule_id), now)
+    if disabled:
+        audit.record(conn, "alert_rule.disable", target=("alert_rule", rule_id),
+                     summary=f"alert rule {rule_id} disabled; {len(closed)} open alerts closed",
+                     before={"disabled_at": None}, after={"disabled_at": now, "closed_alerts": closed})  # fmt: skip
+    return closed

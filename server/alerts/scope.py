@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from server import InvalidInput, NotFound
 from server.db import groups, locations
+from server.groups import locations_under
 from shared.scores import NPS_SCALE
 
 INDEX_RANGE = (0.0, 100.0)  # a Happy Index
@@ -47,7 +48,7 @@ def scales(conn: Connection, scope: Scope) -> set[int]:
     if scope.location_id is not None:
         query = query.where(locations.c.id == scope.location_id)
     else:
-        query = query.where(locations.c.group_id == scope.group_id)
+        query = query.where(locations.c.id.in_(locations_under([scope.group_id or 0])))
     return {int(s) for s in conn.execute(query).scalars()}
 
 

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, func, insert, or_, select
 
-from server import Forbidden, NotFound
+from server import Forbidden, NotFound, audit
 from server.alerts.scope import check_scope
 from server.auth.accounts import Access, access_of
 from server.db import groups, locations, subscriptions, users
+from server.groups import ancestry, locations_under
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def subscribe_alerts(
     """
     scope = check_scope(conn, location_id, group_id)
     access = access_of(conn, user_id)
-    where = locations.c.id == location_id if location_id is not None else locations.c.group_id == group_id
+    where = (locations.c.id == location_id if location_id is not None
+             else locations.c.id.in_(locations_under([group_id or 0])))  # fmt: skip
     if not all(access.may_see(i) for i in conn.execute(select(locations.c.id).where(where)).scalars()):
         raise Forbidden(f"user {user_id} may not see {scope}, so cannot have its alerts")
     s = subscriptions.c
@@ -54,7 +56,11 @@ def subscribe_alerts(
     values = {"user_id": user_id, "kind": "alerts", "location_id": location_id, "group_id": group_id,
               "created_at": now or datetime.now(UTC)}  # fmt: skip
     row = conn.execute(insert(subscriptions).values(**values))
-    return int(row.inserted_primary_key[0])  # type: ignore[index]
+    subscription_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, "subscription.alerts_add", target=("subscription", subscription_id),
+                 summary=f"alert subscription {subscription_id}: {access.email} to the alerts of {scope}",
+                 after={"user_id": user_id, "location_id": location_id, "group_id": group_id})  # fmt: skip
+    return subscription_id
 
 
 def unsubscribe_alerts(conn: Connection, subscription_id: int, *, user_id: int | None = None) -> None:
@@ -64,8 +70,12 @@ def unsubscribe_alerts(conn: Connection, subscription_id: int, *, user_id: int |
     """
     s = subscriptions.c
     where = [s.id == subscription_id, s.kind == "alerts"] + ([s.user_id == user_id] if user_id is not None else [])
-    if conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
+    row = conn.execute(select(s.user_id, s.location_id, s.group_id).where(*where)).first()
+    if row is None or conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
         raise NotFound(f"alert subscription {subscription_id} does not exist")
+    audit.record(conn, "subscription.alerts_remove", target=("subscription", subscription_id),
+                 summary=f"alert subscription {subscription_id} of user {row.user_id} stopped",
+                 before={"user_id": row.user_id, "location_id": row.location_id, "group_id": row.group_id})  # fmt: skip
 
 
 def alert_subscriptions(conn: Connection, user_id: int) -> list[AlertSubscription]:
@@ -85,9 +95,10 @@ def alert_subscriptions(conn: Connection, user_id: int) -> list[AlertSubscriptio
 def visible_groups(conn: Connection, access: Access) -> list[tuple[int, str]]:
     """(id, name) of the groups with locations that the user may see every one of, by name: the groups whose alerts
     and reports they may have."""
+    tree = ancestry()
     rows = conn.execute(
-        select(groups.c.id, groups.c.name, locations.c.id.label("location_id"))
-        .join(locations, locations.c.group_id == groups.c.id)
+        select(groups.c.id, groups.c.name, tree.c.location_id)
+        .join(tree, tree.c.group_id == groups.c.id)
         .order_by(groups.c.name, groups.c.id)
     ).all()
     hidden = {r.id for r in rows if not access.may_see(r.location_id)}
@@ -95,15 +106,16 @@ def visible_groups(conn: Connection, access: Access) -> list[tuple[int, str]]:
 
 
 def subscribers(conn: Connection, location_id: int) -> list[str]:
-    """``email:ADDR`` of the enabled users subscribed to this location's alerts, directly or through its group,
-    who may (still) see it; by address."""
+    """``email:ADDR`` of the enabled users subscribed to this location's alerts, directly or through one of its
+    groups (or a group above one), who may (still) see it; by address."""
     s = subscriptions.c
-    group_of = select(locations.c.group_id).where(locations.c.id == location_id).scalar_subquery()
+    tree = ancestry([location_id])
+    group_of = select(tree.c.group_id)
     rows = conn.execute(
         select(users.c.id, users.c.email)
         .join(subscriptions, s.user_id == users.c.id)
         .where(s.kind == "alerts", users.c.disabled_at.is_(None),
-               or_(s.location_id == location_id, s.group_id == group_of))
+               or_(s.location_id == location_id, s.group_id.in_(group_of)))
         .distinct()
     ).all()  # fmt: skip
     return sorted(f"email:{email}" for user_id, email in rows if access_of(conn, user_id).may_see(location_id))

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.alerts.scope import check_scope, describe_range, index_range
 from server.db import locations, targets
+from server.groups import ancestry
 
 
 def set_target(
@@ -39,6 +40,11 @@ def set_target(
     column = targets.c.location_id if scope.location_id is not None else targets.c.group_id
     key = scope.location_id if scope.location_id is not None else scope.group_id
     values = {"value": float(index), "created_at": now or datetime.now(UTC)}
+    old = conn.execute(select(targets.c.value).where(column == key)).scalar()
+    where = audit.location_label(conn, scope.location_id) if scope.location_id is not None else str(scope)
+    audit.record(conn, "target.set", target=("location" if scope.location_id is not None else "group", key),
+                 summary=f"target of {where} set to {index:g}", before={"target": old},
+                 after={"target": float(index)})  # fmt: skip
     if conn.execute(update(targets).where(column == key).values(**values)).rowcount:
         return
     try:
@@ -49,29 +55,31 @@ def set_target(
 
 
 def target_for(conn: Connection, location_id: int) -> float | None:
-    """A location's target: its own, else its group's, else None.
+    """A location's target: its own, else that of the nearest of its groups that has one (the lowest group id
+    among equally near ones), else None.
 
     Raises NotFound for an unknown location.
     """
-    group_id = conn.execute(select(locations.c.group_id).where(locations.c.id == location_id)).first()
-    if group_id is None:
+    if conn.execute(select(locations.c.id).where(locations.c.id == location_id)).first() is None:
         raise NotFound(f"location {location_id} does not exist")
-    own = conn.execute(select(targets.c.value).where(targets.c.location_id == location_id)).scalar()
-    if own is not None or group_id[0] is None:
-        return own
-    group: float | None = conn.execute(select(targets.c.value).where(targets.c.group_id == group_id[0])).scalar()
-    return group
+    return targets_for(conn, [location_id]).get(location_id)
 
 
 def targets_for(conn: Connection, location_ids: list[int]) -> dict[int, float]:
-    """The targets of many locations at once (their own, else their group's), for the overview: two queries."""
+    """The targets of many locations at once (their own, else that of their nearest group with one, as
+    :func:`target_for`), for the overview: two queries."""
     if not location_ids:
         return {}
+    ids = sorted(set(location_ids))
     own = dict(conn.execute(select(targets.c.location_id, targets.c.value)
-                            .where(targets.c.location_id.in_(sorted(set(location_ids))))).all())  # fmt: skip
-    by_group = dict(conn.execute(
-        select(locations.c.id, targets.c.value).join(targets, targets.c.group_id == locations.c.group_id)
-        .where(locations.c.id.in_(sorted(set(location_ids))))
-    ).all())  # fmt: skip
-    merged = {**by_group, **own}  # a location's own target wins over its group's
+                            .where(targets.c.location_id.in_(ids))).all())  # fmt: skip
+    tree = ancestry(ids)
+    by_group: dict[int, float] = {}
+    rows = conn.execute(
+        select(tree.c.location_id, targets.c.value).join(targets, targets.c.group_id == tree.c.group_id)
+        .order_by(tree.c.location_id, tree.c.depth, tree.c.group_id)
+    )  # fmt: skip
+    for location_id, value in rows:
+        by_group.setdefault(location_id, value)  # the nearest group's
+    merged = {**by_group, **own}  # a location's own target wins over its groups'
     return {i: float(merged[i]) for i in location_ids if i in merged}

@@ -43,7 +43,8 @@ from server.analytics.summaries import (
     trend,
     visible_locations,
 )
-from server.db import alerts, daily_rollups, kiosks, taps, touchpoints
+from server.db import alerts, daily_rollups, kiosks, taps, targets, touchpoints
+from server.groups import groups_of_locations, list_groups
 from server.locations import profanity_masked
 from server.privacy.profanity import mask
 from shared import scores
@@ -118,6 +119,7 @@ def overview(
     question_id: str | None = None,
     channel: Channel | None = None,
     now: datetime | None = None,
+    archived: bool = False,
 ) -> list[OverviewRow]:
     """Every visible location's scores over the picked range (in its own local dates) and the one before,
     ranked by index shrunk toward the overall index (docs/architecture.md, "Score maths"). Reads the daily rollups:
@@ -126,9 +128,12 @@ def overview(
     The figures are of question ``question_id`` on its scale at each location that has it (a location without it
     has none, marked not ``asked``), else of each location's main question; of ``channel``, else of every one.
 
+    Archived locations are left out unless ``archived`` is true.
+
     Raises InvalidInput as :func:`period_for`.
     """
-    places = [asking(place, question_id, channel) for place in visible_locations(conn, location_ids)]
+    visible = visible_locations(conn, location_ids, archived=archived)
+    places = [asking(place, question_id, channel) for place in visible]
     for place in places:
         place.period = period_for(range_name, local_today(place.timezone, now), start, last)
     if not places:
@@ -146,6 +151,65 @@ def overview(
             rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
     goals = targets_for(conn, [place.id for place in places])
     return _ranked([replace(rows[place.id], target=goals.get(place.id), asked=place.id in asked) for place in places])
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One group on the overview: the figures of the visible locations of its subtree pooled (every tap counts once,
+    each on its own location's local dates), now and before, and the group's own target."""
+
+    group_id: int
+    name: str
+    depth: int  # 0 for a top-level group
+    locations: int  # visible locations pooled
+    now: Scores
+    before: Scores
+    target: float | None = None
+
+    @property
+    def change(self) -> float | None:
+        """Headline now minus before; None when either has no responses."""
+        now, before = self.now.headline.value, self.before.headline.value
+        return None if now is None or before is None else now - before
+
+    @property
+    def to_target(self) -> float | None:
+        return _to_target(self.now.headline.value, self.target)
+
+
+def group_overview(conn: Connection, rows: list[OverviewRow]) -> list[GroupRow]:
+    """The overview rolled up by group: one row per group with at least one of ``rows``' locations in its subtree,
+    pooling the counts those rows were computed from (so a group's responses are the sum of its locations'), as a
+    tree (each group followed by its children, by name)."""
+    by_location = {row.location_id: row for row in rows if row.asked}
+    members: dict[int, set[int]] = {}
+    for location_id, group_ids in groups_of_locations(conn).items():
+        if location_id in by_location:
+            for group_id in group_ids:
+                members.setdefault(group_id, set()).add(location_id)
+    listed = list_groups(conn)
+    by_id = {group.id: group for group in listed}
+    goals = dict(conn.execute(select(targets.c.group_id, targets.c.value).where(targets.c.group_id.is_not(None))).all())
+    out: list[GroupRow] = []
+
+    def walk(group_id: int, depth: int) -> None:
+        ids = members.get(group_id)
+        if not ids:
+            return
+        pooled = [by_location[i] for i in sorted(ids)]
+        scale = 5 if any(row.scale != scores.NPS_SCALE for row in pooled) else scores.NPS_SCALE
+        now = Scores.of([r for row in pooled for r in row.now.rows], scale)
+        before = Scores.of([r for row in pooled for r in row.before.rows], scale)
+        target = goals.get(group_id)
+        out.append(GroupRow(group_id, by_id[group_id].name, depth, len(ids), now, before,
+                            None if target is None else float(target)))  # fmt: skip
+        for child in sorted((by_id[i] for i in by_id[group_id].child_ids), key=lambda group: group.name):
+            walk(child.id, depth + 1)
+
+    for group in listed:
+        if group.parent_id is None:
+            walk(group.id, 0)
+    return out
 
 
 def _to_target(value: float | None, target: float | None) -> float | None:
@@ -253,6 +317,7 @@ class Comment:
     scale: int
     text: str
     kiosk: str  # the kiosk's name, or the web touchpoint's
+    hidden: bool = False  # hidden from managers by an admin (only admins are shown it)
 
 
 @dataclass(frozen=True)
@@ -317,13 +382,15 @@ def location_detail(
     languages: Sequence[str] = (),
     now: datetime | None = None,
     taps_kept_days: int = 0,
+    show_hidden_comments: bool = False,
 ) -> LocationDetail:
     """One location in depth over the picked range (local dates), compared with the period before or the same
     dates a year earlier; trend per day, week or month (default: :func:`default_granularity`); with ``what_if``
     every figure replayed under that repeat-press interval (over the taps retention keeps: ``taps_kept_days``).
     Figures of question ``question_id`` (default: the main one) on its own scale, of ``channel`` (default: every
     channel; comments too). Reason labels in the first of ``languages`` the location has
-    (:func:`shared.texts.reason_label`).
+    (:func:`shared.texts.reason_label`). Comments an admin hid are left out unless ``show_hidden_comments`` (for
+    admins: they are marked ``hidden``).
 
     Raises NotFound for an unknown location and InvalidInput as :func:`period_for`, :func:`trend` and
     :func:`replay`.
@@ -342,7 +409,7 @@ def location_detail(
         trend=trend(counts, period, granularity, compare, place.scale),
         heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
         kiosks=_kiosk_split(conn, counts, period, place.scale),
-        comments=_comments(conn, place, period), filtered=counts.filtered_totals(period),
+        comments=_comments(conn, place, period, show_hidden_comments), filtered=counts.filtered_totals(period),
         repeat_seconds=config.repeat_press_seconds, web_repeat_minutes=config.web_repeat_minutes, what_if=what_if,
         target=target_for(conn, place.id),
         question_id=place.question_id, questions=tuple(question_choices(place, languages)), channel=channel,
@@ -383,25 +450,31 @@ def _kiosk_split(conn: Connection, counts: Counts, period: Period, scale: int) -
     ]
 
 
-def _comments(conn: Connection, place: Place, period: Period) -> list[Comment]:
+# Taps with the name of the kiosk or web touchpoint that took them (shared with server.comments).
+COMMENTED_TAPS = taps.outerjoin(kiosks, kiosks.c.id == taps.c.kiosk_id).outerjoin(
+    touchpoints, touchpoints.c.id == taps.c.touchpoint_id
+)
+COMMENT_SOURCE = func.coalesce(kiosks.c.name, touchpoints.c.name, WEB_LINE).label("source")
+
+
+def _comments(conn: Connection, place: Place, period: Period, show_hidden: bool = False) -> list[Comment]:
     """The latest comments of the period (of the place's channel, else every one), newest first, each with its
     kiosk's or web touchpoint's name (reads the partial comments index, not all taps); swear words masked when
-    the location asks for it."""
+    the location asks for it. Those an admin hid only with ``show_hidden`` (marked)."""
     t = taps.c
     query = (
-        select(t.effective_at, t.score, t.scale, t.comment,
-               func.coalesce(kiosks.c.name, touchpoints.c.name, WEB_LINE))
-        .select_from(taps.outerjoin(kiosks, kiosks.c.id == t.kiosk_id)
-                     .outerjoin(touchpoints, touchpoints.c.id == t.touchpoint_id))
+        select(t.effective_at, t.score, t.scale, t.comment, COMMENT_SOURCE, t.comment_hidden)
+        .select_from(COMMENTED_TAPS)
         .where(t.location_id == place.id, t.comment.is_not(None),
                t.local_date >= period.start, t.local_date < period.end,
-               *([t.channel == place.channel] if place.channel is not None else []))
+               *([t.channel == place.channel] if place.channel is not None else []),
+               *([] if show_hidden else [t.comment_hidden.is_(False)]))
         .order_by(t.effective_at.desc())
         .limit(COMMENTS_SHOWN)
     )  # fmt: skip
     zone = ZoneInfo(place.timezone)
     shown = mask if profanity_masked(conn, [place.id]) else str
     return [
-        Comment(at.astimezone(zone), score, scale, shown(text), name)
-        for at, score, scale, text, name in conn.execute(query)
+        Comment(at.astimezone(zone), score, scale, shown(text), name, bool(hidden))
+        for at, score, scale, text, name, hidden in conn.execute(query)
     ]

@@ -58,9 +58,11 @@ def tap_page(
     offset: int,
     channel: Channel | None = None,
     question_id: str | None = None,
+    hidden_comments: bool = False,
 ) -> list[dict[str, Any]]:
     """A location's taps with local dates in [start, end), by local date then id: of one channel or all (None), of
-    one question or all (None).
+    one question or all (None). A comment an admin hid from managers is left blank (None) unless
+    ``hidden_comments`` (admins' exports keep it).
 
     Raises InvalidInput for a bad range or page, NotFound for an unknown location.
     """
@@ -71,16 +73,18 @@ def tap_page(
     where += [t.channel == channel] if channel is not None else []
     where += [t.question_id == question_id] if question_id is not None else []
     query = (
-        select(*(t[name] for name in TAP_COLUMNS))
+        select(*(t[name] for name in TAP_COLUMNS), t.comment_hidden)
         .where(*where)
         .order_by(t.local_date, t.effective_at, t.id)
         .limit(limit)
         .offset(offset)
     )
     return [
-        {**row._mapping, "id": str(row.id), "first_tap_id": None if row.first_tap_id is None else str(row.first_tap_id)}
+        {**{name: row._mapping[name] for name in TAP_COLUMNS}, "id": str(row.id),
+         "first_tap_id": None if row.first_tap_id is None else str(row.first_tap_id),
+         **({"comment": None} if row.comment_hidden and not hidden_comments else {})}
         for row in conn.execute(query)
-    ]
+    ]  # fmt: skip
 
 
 def daily_summary_page(

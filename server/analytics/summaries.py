@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, Table, select
 
 from server import InvalidInput, NotFound
-from server.db import daily_rollups, filtered_rollups, groups, locations, rollups, taps
+from server.db import daily_rollups, filtered_rollups, group_locations, groups, locations, rollups, taps
 from server.locations import location_config
 from server.retention import kept_from
 from server.schemas import (
@@ -225,10 +225,9 @@ class Place:
     name: str
     timezone: str
     scale: int
-    group: str | None
+    group: str | None  # the names of the groups it is in directly, by name, comma-separated; None: in none
     question_id: str
     period: Period = field(default_factory=lambda: Period(date.min, date.min))
-    group_id: int | None = None
     channel: Channel | None = None
     config: LocationConfig = field(default_factory=LocationConfig, repr=False, compare=False)
     location_scale: int | None = None  # the location's own scale, kept by :func:`asking` (None: ``scale``)
@@ -281,22 +280,26 @@ def question_label(question: Question, config: LocationConfig, languages: Sequen
     return question.id
 
 
-def visible_locations(conn: Connection, location_ids: frozenset[int] | None) -> list[Place]:
-    """The locations (with group name, config and main question) a user may see, by group then name; None: all."""
-    query = (
-        select(locations.c.id, locations.c.name, locations.c.timezone, locations.c.scale, locations.c.config,
-               groups.c.name.label("group"), locations.c.group_id)
-        .select_from(locations.outerjoin(groups, groups.c.id == locations.c.group_id))
-        .order_by(groups.c.name, locations.c.name, locations.c.id)
-    )  # fmt: skip
+def visible_locations(conn: Connection, location_ids: frozenset[int] | None, *, archived: bool = True) -> list[Place]:
+    """The locations (with group names, config and main question) a user may see, by group then name; None: all.
+    Archived locations are left out unless ``archived`` is true."""
+    query = select(locations.c.id, locations.c.name, locations.c.timezone, locations.c.scale, locations.c.config)
     if location_ids is not None:
         query = query.where(locations.c.id.in_(sorted(location_ids)))
+    if not archived:
+        query = query.where(locations.c.archived_at.is_(None))
+    names: dict[int, list[str]] = {}
+    membership = select(group_locations.c.location_id, groups.c.name).join(
+        groups, groups.c.id == group_locations.c.group_id
+    )
+    for location_id, name in conn.execute(membership.order_by(groups.c.name)):
+        names.setdefault(location_id, []).append(name)
     out = []
     for r in conn.execute(query):
         config = LocationConfig.model_validate_json(r.config) if r.config else LocationConfig()
-        out.append(Place(r.id, r.name, r.timezone, r.scale, r.group, config.question_id, group_id=r.group_id,
-                         config=config))  # fmt: skip
-    return out
+        group = ", ".join(names[r.id]) if r.id in names else None
+        out.append(Place(r.id, r.name, r.timezone, r.scale, group, config.question_id, config=config))
+    return sorted(out, key=lambda place: (place.group is not None, place.group or "", place.name, place.id))
 
 
 def find_location(conn: Connection, location_id: int) -> Place:

@@ -19,6 +19,7 @@ from server.auth import accounts, keys
 from server.auth.accounts import Access, Session
 from server.auth.kiosk_tokens import KioskIdentity, authenticate_kiosk
 from server.auth.ratelimit import RateLimiter
+from server.lifecycle import ARCHIVED
 from server.settings import Settings
 from shared.protocol import INT32_MAX
 
@@ -60,8 +61,8 @@ def current_kiosk(
 ) -> KioskIdentity:
     """The kiosk named by the bearer token, counted against its rate limit (:mod:`server.auth.ratelimit`).
 
-    Raises HTTPException 401 for a missing, unknown or revoked token, RateLimited (429) for a kiosk over
-    its limit.
+    Raises HTTPException 401 for a missing, unknown or revoked token, Forbidden (403, saying why) for a kiosk of an
+    archived location, RateLimited (429) for a kiosk over its limit.
     """
     if credentials is None:
         raise _unauthorized()
@@ -70,6 +71,8 @@ def current_kiosk(
     if kiosk is None:
         raise _unauthorized()
     note_kiosk(kiosk.kiosk_id)  # for the request's log lines
+    if kiosk.archived:
+        raise Forbidden(ARCHIVED.format(id=kiosk.location_id))
     limiter: RateLimiter | None = request.app.state.kiosk_limiter
     if limiter is not None and (retry_after := limiter.hit(kiosk.kiosk_id)) is not None:
         raise RateLimited(retry_after, "requests from this kiosk")

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 
 from server import Busy, Forbidden, InvalidInput, NotFound, PairingRefused, RateLimited, SmilepostError
 from server.api.deps import LoginRequired, optional_session
+from server.web.i18n import N_
 from server.web.render import render
 from shared.protocol import MAX_TAPS_PER_BATCH
 
@@ -41,12 +42,12 @@ class Answer:
 
 
 ANSWERS: dict[type[SmilepostError], Answer] = {
-    Forbidden: Answer(403, "Not yours to see"),
-    NotFound: Answer(404, "Not found"),
+    Forbidden: Answer(403, N_("Not yours to see")),  # headings are translated on the page (server.web.i18n)
+    NotFound: Answer(404, N_("Not found")),
     InvalidInput: Answer(422, None),
     PairingRefused: Answer(403, None),
-    RateLimited: Answer(429, "Slow down"),
-    Busy: Answer(503, "Busy"),
+    RateLimited: Answer(429, N_("Slow down")),
+    Busy: Answer(503, N_("Busy")),
 }
 
 
@@ -92,7 +93,7 @@ async def _invalid_request(_request: Request, exc: Any) -> Response:
 
 async def _http_error(request: Request, exc: Any) -> Response:
     if wants_page(request) and exc.status_code == 404:
-        return _error_page(request, 404, "Not found", "There is no such page.")
+        return _error_page(request, 404, N_("Not found"), N_("There is no such page."))
     return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 

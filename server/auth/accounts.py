@@ -43,13 +43,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from server import Busy, Forbidden, InvalidInput, NotFound, RateLimited
+from server import Busy, Forbidden, InvalidInput, NotFound, RateLimited, audit
 from server.auth.tokens import hash_secret
 from server.db import groups, locations, login_throttle, sessions, user_groups, user_locations, users
+from server.groups import locations_under
 
 ROLES = ("admin", "manager")
 MIN_PASSWORD_LENGTH = 10
@@ -86,6 +87,7 @@ class Access:
     email: str
     role: str
     location_ids: frozenset[int] | None
+    language: str | None = None  # the dashboard language the user chose (None: from the browser)
 
     @property
     def is_admin(self) -> bool:
@@ -115,32 +117,6 @@ def normalise_email(email: str) -> str:
     if len(email) > 254 or not _EMAIL.match(email):
         raise InvalidInput(f"{email!r} is not an email address (expected name@example.com)")
     return email
-
-
-def add_group(conn: Connection, *, name: str) -> int:
-    """Create a location group and return its id. Raises InvalidInput for an empty or taken name."""
-    if not name.strip():
-        raise InvalidInput("group name must not be empty")
-    try:
-        with conn.begin_nested():
-            row = conn.execute(insert(groups).values(name=name.strip(), created_at=datetime.now(UTC)))
-    except IntegrityError as exc:
-        raise InvalidInput(f"a group named {name.strip()!r} already exists") from exc
-    return int(row.inserted_primary_key[0])  # type: ignore[index]
-
-
-def list_groups(conn: Connection) -> list[tuple[int, str]]:
-    """(id, name) of every group, by name."""
-    return [(r.id, r.name) for r in conn.execute(select(groups.c.id, groups.c.name).order_by(groups.c.name))]
-
-
-def set_location_group(conn: Connection, location_id: int, group_id: int | None) -> None:
-    """Put a location in a group (None: in none). Raises NotFound for an unknown location or group."""
-    if group_id is not None and conn.execute(select(groups.c.id).where(groups.c.id == group_id)).first() is None:
-        raise NotFound(f"group {group_id} does not exist")
-    result = conn.execute(update(locations).where(locations.c.id == location_id).values(group_id=group_id))
-    if result.rowcount == 0:
-        raise NotFound(f"location {location_id} does not exist")
 
 
 def add_user(
@@ -181,6 +157,9 @@ def add_user(
         conn.execute(insert(user_locations), [{"user_id": user_id, "location_id": i} for i in location_ids])
     if group_ids:
         conn.execute(insert(user_groups), [{"user_id": user_id, "group_id": i} for i in group_ids])
+    audit.record(conn, "user.add", target=("user", user_id), summary=f"user {user_id} {email} added ({role})",
+                 after={"email": email, "role": role, "location_ids": location_ids, "group_ids": group_ids,
+                        "password": "set"})  # fmt: skip
     return user_id
 
 
@@ -212,17 +191,18 @@ def user_id_of(conn: Connection, email: str) -> int:
 def access_of(conn: Connection, user_id: int) -> Access:
     """What a user may see. Raises NotFound for an unknown or disabled user."""
     user = conn.execute(
-        select(users.c.id, users.c.email, users.c.role).where(users.c.id == user_id, users.c.disabled_at.is_(None))
+        select(users.c.id, users.c.email, users.c.role, users.c.language).where(
+            users.c.id == user_id, users.c.disabled_at.is_(None)
+        )
     ).first()
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     if user.role == "admin":
-        return Access(user_id=user.id, email=user.email, role="admin", location_ids=None)
+        return Access(user_id=user.id, email=user.email, role="admin", location_ids=None, language=user.language)
     granted_groups = select(user_groups.c.group_id).where(user_groups.c.user_id == user_id)
     direct = select(user_locations.c.location_id).where(user_locations.c.user_id == user_id)
-    query = select(locations.c.id).where(or_(locations.c.id.in_(direct), locations.c.group_id.in_(granted_groups)))
-    ids = frozenset(r[0] for r in conn.execute(query))
-    return Access(user_id=user.id, email=user.email, role=user.role, location_ids=ids)
+    ids = frozenset(conn.execute(direct).scalars()) | frozenset(conn.execute(locations_under(granted_groups)).scalars())
+    return Access(user_id=user.id, email=user.email, role=user.role, location_ids=ids, language=user.language)
 
 
 def authenticate(conn: Connection, email: str, password: str) -> int | None:

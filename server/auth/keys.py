@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.auth.tokens import API_KEY_PREFIX, hash_secret, new_secret
 from server.db import api_keys
 
@@ -46,7 +46,13 @@ def create_api_key(conn: Connection, *, name: str, scope: str = "read") -> str:
         raise InvalidInput(f"API key scope must be one of {', '.join(API_KEY_SCOPES)}, got {scope!r}")
     key = new_secret(API_KEY_PREFIX)
     now = datetime.now(UTC)
-    conn.execute(insert(api_keys).values(name=name.strip(), key_hash=hash_secret(key), created_at=now, scope=scope))
+    row = conn.execute(
+        insert(api_keys).values(name=name.strip(), key_hash=hash_secret(key), created_at=now, scope=scope)
+    )
+    key_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, "apikey.create", target=("apikey", key_id),
+                 summary=f"API key {key_id} {name.strip()!r} created ({scope})",
+                 after={"name": name.strip(), "scope": scope})  # fmt: skip
     return key
 
 
@@ -97,12 +103,16 @@ def revoke_api_key(conn: Connection, key_id: int) -> ApiKeyInfo:
 
     Raises NotFound for an unknown id.
     """
-    conn.execute(
+    revoked = conn.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
-    )
+    ).rowcount
     found = [key for key in list_api_keys(conn) if key.id == key_id]
     if not found:
         raise NotFound(f"API key {key_id} does not exist")
+    if revoked:
+        audit.record(conn, "apikey.revoke", target=("apikey", key_id),
+                     summary=f"API key {key_id} {found[0].name!r} ({found[0].scope}) revoked",
+                     before={"revoked_at": None}, after={"revoked_at": found[0].revoked_at})  # fmt: skip
     return found[0]

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from server import NotFound, PairingRefused, RateLimited
+from server import NotFound, PairingRefused, RateLimited, audit
 from server.auth.kiosk_tokens import Enrolment, enroll_kiosk
 from server.auth.tokens import hash_secret
-from server.db import locations, pair_codes, pair_failures
+from server.db import kiosks, locations, pair_codes, pair_failures
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,18 @@ def _now() -> datetime:
 
 
 def create_pair_code(
-    conn: Connection, *, location_id: int, kiosk_name: str | None = None, ttl: timedelta = CODE_TTL
+    conn: Connection,
+    *,
+    location_id: int,
+    kiosk_name: str | None = None,
+    ttl: timedelta = CODE_TTL,
+    predecessor_id: str | None = None,
 ) -> PairCode:
     """Create a single-use code that enrols one kiosk at ``location_id`` until ``ttl`` has passed.
 
-    ``kiosk_name`` names the kiosk it enrols (else the name the kiosk asks for, else a default).
+    ``kiosk_name`` names the kiosk it enrols (else the name the kiosk asks for, else a default). ``predecessor_id``
+    is the kiosk a moved device was (:func:`server.lifecycle.move_kiosk`): the new kiosk takes over its
+    completeness counts, and the old one names it as its successor.
     Raises NotFound for an unknown location.
     """
     if conn.execute(select(locations.c.id).where(locations.c.id == location_id)).first() is None:
@@ -71,10 +78,15 @@ def create_pair_code(
     conn.execute(
         insert(pair_codes).values(
             code_hash=hash_secret(code), location_id=location_id, kiosk_name=kiosk_name or None,
-            created_at=now, expires_at=now + ttl,
+            created_at=now, expires_at=now + ttl, predecessor_id=predecessor_id,
         )
     )  # fmt: skip
     log.info("pairing code created for location %s, valid until %s", location_id, now + ttl)
+    named = f" (kiosk {kiosk_name!r})" if kiosk_name else ""
+    audit.record(conn, "location.pair_code", target=("location", location_id),
+                 summary=f"pairing code created for {audit.location_label(conn, location_id)}{named}, valid until "
+                         f"{now + ttl:%Y-%m-%d %H:%M} UTC",
+                 after={"kiosk_name": kiosk_name or None, "expires_at": now + ttl})  # fmt: skip
     return PairCode(code=code, expires_at=now + ttl)
 
 
@@ -136,8 +148,23 @@ def _claim(conn: Connection, *, code: str, kiosk_name: str | None, now: datetime
     if claimed.rowcount != 1:
         return None
     row = conn.execute(
-        select(pair_codes.c.location_id, pair_codes.c.kiosk_name).where(pair_codes.c.code_hash == code_hash)
-    ).one()
+        select(pair_codes.c.location_id, pair_codes.c.kiosk_name, pair_codes.c.predecessor_id)
+        .where(pair_codes.c.code_hash == code_hash)
+    ).one()  # fmt: skip
     enrolment = enroll_kiosk(conn, location_id=row.location_id, name=row.kiosk_name or kiosk_name)
     conn.execute(update(pair_codes).where(pair_codes.c.code_hash == code_hash).values(kiosk_id=enrolment.kiosk_id))
+    if row.predecessor_id is not None:
+        _take_over(conn, row.predecessor_id, enrolment.kiosk_id)
     return enrolment
+
+
+# What a moved device's new kiosk takes over: its sequence numbers go on, so its completeness counts must too.
+_CARRIED = ("max_seq", "received", "reported_seq", "quarantined")
+
+
+def _take_over(conn: Connection, old_id: str, new_id: str) -> None:
+    """Give the new kiosk of a moved device the old one's completeness counts, and name it the old one's successor."""
+    old = conn.execute(select(*(kiosks.c[name] for name in _CARRIED)).where(kiosks.c.id == old_id)).first()
+    if old is not None:
+        conn.execute(update(kiosks).where(kiosks.c.id == new_id).values(**old._asdict()))
+        conn.execute(update(kiosks).where(kiosks.c.id == old_id).values(successor_id=new_id))

@@ -17,12 +17,13 @@ Raises :class:`server.NotFound`, :class:`server.InvalidInput`, :class:`server.Ra
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Connection, Engine, delete, select, update
 
-from server import InvalidInput, NotFound
+from server import InvalidInput, NotFound, audit
 from server.auth import accounts
 from server.auth.tokens import hash_secret
 from server.db import sessions, user_groups, user_locations, users
@@ -86,15 +87,22 @@ def disable_user(conn: Connection, user_id: int) -> UserInfo:
     user = get_user(conn, user_id)
     _refuse_last_admin(conn, user, "disable")
     if user.disabled_at is None:
-        conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=datetime.now(UTC)))
+        now = datetime.now(UTC)
+        conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
+        audit.record(conn, "user.disable", target=("user", user_id),
+                     summary=f"user {user_id} {user.email} disabled and signed out",
+                     before={"disabled_at": None}, after={"disabled_at": now})  # fmt: skip
     conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
     return get_user(conn, user_id)
 
 
 def enable_user(conn: Connection, user_id: int) -> UserInfo:
     """Let a disabled user sign in again (with their old password). Raises NotFound for an unknown user."""
-    get_user(conn, user_id)
+    user = get_user(conn, user_id)
     conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=None))
+    if user.disabled_at is not None:
+        audit.record(conn, "user.enable", target=("user", user_id), summary=f"user {user_id} {user.email} enabled",
+                     before={"disabled_at": user.disabled_at}, after={"disabled_at": None})  # fmt: skip
     return get_user(conn, user_id)
 
 
@@ -107,6 +115,9 @@ def delete_user(conn: Connection, user_id: int) -> UserInfo:
     _refuse_last_admin(conn, user, "delete")
     conn.execute(delete(sessions).where(sessions.c.user_id == user_id))  # the cascade would too; explicit is clearer
     conn.execute(delete(users).where(users.c.id == user_id))
+    audit.record(conn, "user.delete", target=("user", user_id), summary=f"user {user_id} {user.email} deleted",
+                 before={"role": user.role, "location_ids": user.location_ids,
+                         "group_ids": user.group_ids})  # fmt: skip
     return user
 
 
@@ -115,12 +126,15 @@ def set_password(conn: Connection, user_id: int, password: str, *, keep_token: s
 
     Raises NotFound for an unknown user, InvalidInput for a password shorter than MIN_PASSWORD_LENGTH.
     """
-    get_user(conn, user_id)
+    user = get_user(conn, user_id)
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=accounts.hash_password(password)))
     ended = delete(sessions).where(sessions.c.user_id == user_id)
     if keep_token:
         ended = ended.where(sessions.c.token_hash != hash_secret(keep_token))
     conn.execute(ended)
+    audit.record(conn, "user.password", target=("user", user_id),
+                 summary=f"new password set for user {user_id} {user.email}; their other sessions ended",
+                 before={"password": "set"}, after={"password": "changed"})  # fmt: skip
     return get_user(conn, user_id)
 
 
@@ -160,3 +174,12 @@ def _refuse_last_admin(conn: Connection, user: UserInfo, action: str) -> None:
     active = conn.execute(enabled_admins.order_by(users.c.id).with_for_update()).scalars().all()
     if list(active) == [user.id]:
         raise InvalidInput(f"cannot {action} {user.email}: it is the last active admin; add or enable another first")
+
+
+def set_language(conn: Connection, user_id: int, language: str | None, *, spoken: Collection[str]) -> None:
+    """A user's dashboard language: one of ``spoken``, or None for "from the browser" (``Accept-Language``).
+    Raises InvalidInput for another language, NotFound for an unknown user."""
+    if language is not None and language not in spoken:
+        raise InvalidInput(f"the dashboard does not speak {language!r}; choose one of {', '.join(spoken)}")
+    if conn.execute(update(users).where(users.c.id == user_id).values(language=language)).rowcount == 0:
+        raise NotFound(f"user {user_id} does not exist")

@@ -479,16 +479,20 @@ def user_add(
 def group_add(
     name: Annotated[str, typer.Argument(help="Group name, e.g. 'Oslo Airport'.")],
     location: Annotated[list[int] | None, typer.Option("--location", help="Location id to put in it (repeat).")] = None,
+    parent: Annotated[
+        int | None, typer.Option("--parent", metavar="GROUP", help="Id of the group it is inside.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a location group, optionally putting locations in it (a location is in at most one group)."""
-    from server.auth import accounts
+    """Create a location group, inside another with --parent, optionally putting locations in it (a location can be
+    in several groups)."""
+    from server import groups
 
     with _admin_connection() as conn:
-        group_id = accounts.add_group(conn, name=name)
+        group_id = groups.add_group(conn, name=name, parent_id=parent)
         for location_id in location or ():
-            accounts.set_location_group(conn, location_id, group_id)
-    _emit(as_json, {"id": group_id, "name": name.strip(), "locations": location or []},
+            groups.add_location(conn, group_id, location_id)
+    _emit(as_json, {"id": group_id, "name": name.strip(), "parent_id": parent, "locations": location or []},
           f"group {group_id} {name.strip()!r} created")  # fmt: skip
 
 
@@ -498,4 +502,4 @@ def main() -> None:
 
 
 # Command groups kept in their own modules register themselves on `app` when imported (they import from here).
-from server.cli import channels, data, feedback, reports, user_admin  # noqa: E402, F401
+from server.cli import channels, data, feedback, lifecycle, reports, user_admin  # noqa: E402, F401

@@ -23,14 +23,16 @@ if TYPE_CHECKING:
 
 @contextmanager
 def _admin_engine(settings: Settings) -> Iterator[Engine]:
-    """The configured database's engine (migrated to head) for commands that commit in batches; library errors
-    become usage errors."""
+    """The configured database's engine (migrated to head) for commands that commit in batches, acting as the CLI on
+    this host for the audit trail; library errors become usage errors."""
+    from server import audit
     from server.db import make_engine, upgrade
 
     engine = make_engine(settings.resolved_database_url)
     try:
         upgrade(engine)
-        yield engine
+        with audit.acting(audit.cli_actor()):  # the purge's audit rows name the CLI on this host
+            yield engine
     except SmilepostError as exc:
         raise typer.BadParameter(str(exc)) from exc
     finally:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from server import InvalidInput
+from server import InvalidInput, groups
 from server.auth import accounts, kiosk_tokens
 from server.auth.kiosk_tokens import KioskIdentity
 from server.db import kiosks, locations, make_engine, upgrade
@@ -391,9 +391,9 @@ def _create_sites(
     created = []
     for site in sites:
         if site.group not in group_ids:
-            group_ids[site.group] = accounts.add_group(conn, name=site.group)
+            group_ids[site.group] = groups.add_group(conn, name=site.group)
         location_id = add_location(conn, name=site.name, timezone=site.timezone, scale=site.scale)
-        accounts.set_location_group(conn, location_id, group_ids[site.group])
+        groups.add_location(conn, group_ids[site.group], location_id)
         configure_location(conn, location_id, config=location_config(site))
         zone = ZoneInfo(site.timezone)
         created.append(_Location(site, location_id, _enroll(conn, site, location_id, zone, rng), zone))

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from server import InvalidInput
+from server import InvalidInput, audit
 from server.db import notifications
 
 CHANNELS = ("email", "webhook")
@@ -155,6 +155,10 @@ def retry(conn: Connection, delivery_id: int, *, now: datetime | None = None) ->
         .where(n.id == delivery_id, n.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=now or datetime.now(UTC), claimed_until=None)
     )
+    if done.rowcount == 1:
+        audit.record(conn, "notification.retry", target=("notification", delivery_id),
+                     summary=f"failed notification {delivery_id} queued again",
+                     before={"status": "failed"}, after={"status": "pending"})  # fmt: skip
     return done.rowcount == 1
 
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Connection, insert, select, update
 
-from server import InvalidInput, NotFound, __version__
+from server import InvalidInput, NotFound, __version__, audit
 from server.db import webhooks
 from server.notify import Permanent, Temporary
 from server.notify.payloads import FORMATS
@@ -85,6 +85,9 @@ def add_webhook(conn: Connection, url: str, format: str = "json", *, key: bytes)
         raise InvalidInput(f"webhook format must be one of {', '.join(FORMATS)}, got {format!r}")
     row = conn.execute(insert(webhooks).values(url=url, format=format, created_at=datetime.now(UTC)))
     webhook_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    audit.record(conn, "webhook.add", target=("webhook", webhook_id),  # the host only: the path may hold a token
+                 summary=f"webhook {webhook_id} to {describe(url)} added ({format})",
+                 after={"url": describe(url), "format": format})  # fmt: skip
     return webhook_id, webhook_secret(key, webhook_id)
 
 
@@ -121,13 +124,17 @@ def revoke_webhook(conn: Connection, webhook_id: int, *, now: datetime | None = 
 
     Raises NotFound for an unknown id.
     """
-    if find_webhook(conn, webhook_id) is None:
+    webhook = find_webhook(conn, webhook_id)
+    if webhook is None:
         raise NotFound(f"webhook {webhook_id} does not exist")
-    conn.execute(
-        update(webhooks)
-        .where(webhooks.c.id == webhook_id, webhooks.c.revoked_at.is_(None))
-        .values(revoked_at=now or datetime.now(UTC))
-    )
+    now = now or datetime.now(UTC)
+    revoked = conn.execute(
+        update(webhooks).where(webhooks.c.id == webhook_id, webhooks.c.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    if revoked:
+        audit.record(conn, "webhook.revoke", target=("webhook", webhook_id),
+                     summary=f"webhook {webhook_id} to {describe(webhook.url)} revoked",
+                     before={"revoked_at": None}, after={"revoked_at": now})  # fmt: skip
 
 
 def describe(url: str) -> str:

@@ -32,7 +32,8 @@ from server.analytics.summaries import (
     trend,
     visible_locations,
 )
-from server.db import groups, locations, taps, targets
+from server.db import groups, taps, targets
+from server.groups import subtree_location_ids
 from server.locations import location_config, profanity_masked
 from server.privacy.profanity import mask
 from server.reports.periods import Kind, check_kind, previous
@@ -73,12 +74,12 @@ def location_scope(conn: Connection, location_id: int) -> Scope:
 
 
 def group_scope(conn: Connection, group_id: int) -> Scope:
-    """The scope of a group: its locations by id, the zone of the first. Raises NotFound for an unknown group,
-    InvalidInput for a group without locations."""
+    """The scope of a group: the locations of its subtree (:mod:`server.groups`) by id, the zone of the first.
+    Raises NotFound for an unknown group, InvalidInput for a group without locations."""
     name = conn.execute(select(groups.c.name).where(groups.c.id == group_id)).scalar()
     if name is None:
         raise NotFound(f"group {group_id} does not exist")
-    ids = conn.execute(select(locations.c.id).where(locations.c.group_id == group_id)).scalars().all()
+    ids = subtree_location_ids(conn, group_id)
     if not ids:
         raise InvalidInput(f"group {group_id} has no locations to report on")
     places = sorted(visible_locations(conn, frozenset(ids)), key=lambda place: place.id)
@@ -218,11 +219,11 @@ def _top_reasons(reasons: list[ReasonCount]) -> list[ReasonCount]:
 
 def _comments(conn: Connection, scope: Scope, period: Period) -> list[Comment]:
     """The latest comments of the period in the scope's locations, newest first, in each location's local time;
-    swear words masked for the locations that ask for it."""
+    swear words masked for the locations that ask for it; none an admin hid (reports are mailed and forwarded)."""
     t = taps.c
     query = (
         select(t.effective_at, t.score, t.scale, t.comment, t.location_id)
-        .where(t.location_id.in_(sorted(scope.location_ids)), t.comment.is_not(None),
+        .where(t.location_id.in_(sorted(scope.location_ids)), t.comment.is_not(None), t.comment_hidden.is_(False),
                t.local_date >= period.start, t.local_date < period.end)
         .order_by(t.effective_at.desc())
         .limit(COMMENTS_SHOWN)

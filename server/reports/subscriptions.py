@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from server import Forbidden, NotFound
+from server import Forbidden, NotFound, audit
 from server.auth.accounts import Access, access_of
 from server.db import locations, subscriptions, users, webhooks
 from server.locations import check_timezone
@@ -83,17 +83,28 @@ def subscribe(
             s.location_id.is_(None) if location_id is None else s.location_id == location_id,
             s.group_id.is_(None) if group_id is None else s.group_id == group_id,
             s.webhook_id.is_(None) if webhook_id is None else s.webhook_id == webhook_id)  # fmt: skip
-    existing = conn.execute(select(s.id).where(*mine)).scalar()
+    existing = conn.execute(select(s.id, s.at_time).where(*mine)).first()
     if existing is not None:
-        conn.execute(update(subscriptions).where(s.id == existing).values(at_time=when))
-        return int(existing)
+        conn.execute(update(subscriptions).where(s.id == existing.id).values(at_time=when))
+        if existing.at_time != when:
+            audit.record(conn, "subscription.report_time", target=("subscription", existing.id),
+                         summary=f"report subscription {existing.id} of {access.email}: {kind} reports of "
+                                 f"{scope.name!r} now at {when}",
+                         before={"at": existing.at_time}, after={"at": when})  # fmt: skip
+        return int(existing.id)
     row = conn.execute(
         insert(subscriptions).values(
             user_id=user_id, kind="report", location_id=location_id, group_id=group_id, period=kind, at_time=when,
             webhook_id=webhook_id, created_at=now or datetime.now(UTC),
         )
     )  # fmt: skip
-    return int(row.inserted_primary_key[0])  # type: ignore[index]
+    subscription_id = int(row.inserted_primary_key[0])  # type: ignore[index]
+    to = f"webhook {webhook_id}" if webhook_id is not None else access.email
+    audit.record(conn, "subscription.report_add", target=("subscription", subscription_id),
+                 summary=f"report subscription {subscription_id}: {kind} reports of {scope.name!r} at {when} to {to}",
+                 after={"user_id": user_id, "location_id": location_id, "group_id": group_id, "every": kind,
+                        "at": when, "webhook_id": webhook_id})  # fmt: skip
+    return subscription_id
 
 
 def unsubscribe(conn: Connection, subscription_id: int, *, user_id: int | None = None) -> None:
@@ -103,8 +114,13 @@ def unsubscribe(conn: Connection, subscription_id: int, *, user_id: int | None =
     """
     s = subscriptions.c
     where = [s.id == subscription_id, s.kind == "report"] + ([s.user_id == user_id] if user_id is not None else [])
-    if conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
+    row = conn.execute(select(s.user_id, s.location_id, s.group_id, s.period, s.at_time).where(*where)).first()
+    if row is None or conn.execute(delete(subscriptions).where(*where)).rowcount == 0:
         raise NotFound(f"report subscription {subscription_id} does not exist")
+    audit.record(conn, "subscription.report_remove", target=("subscription", subscription_id),
+                 summary=f"report subscription {subscription_id} of user {row.user_id} stopped",
+                 before={"user_id": row.user_id, "location_id": row.location_id, "group_id": row.group_id,
+                         "every": row.period, "at": row.at_time})  # fmt: skip
 
 
 def report_subscriptions(conn: Connection, user_id: int | None = None) -> list[Subscription]:
@@ -136,8 +152,14 @@ def set_user_timezone(conn: Connection, user_id: int, timezone: str | None) -> N
     """
     if timezone is not None:
         check_timezone(timezone)
-    if conn.execute(update(users).where(users.c.id == user_id).values(timezone=timezone)).rowcount == 0:
+    row = conn.execute(select(users.c.email, users.c.timezone).where(users.c.id == user_id)).first()
+    if row is None:
         raise NotFound(f"user {user_id} does not exist")
+    conn.execute(update(users).where(users.c.id == user_id).values(timezone=timezone))
+    if row.timezone != timezone:
+        audit.record(conn, "user.timezone", target=("user", user_id),
+                     summary=f"user {user_id} {row.email}: report time zone {timezone or 'of their first location'}",
+                     before={"timezone": row.timezone}, after={"timezone": timezone})  # fmt: skip
 
 
 def own_timezone(conn: Connection, user_id: int) -> str | None:

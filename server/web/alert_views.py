@@ -1,7 +1,8 @@
 """How the alert pages word an alert and a rule: the metric's name, the value and threshold in the figure's own unit
 ("%" for negative shares, an index, a count, minutes), and every time in the location's local time.
 
-Pure: no I/O; the pages read the alerts (:mod:`server.alerts.listing`) and hand them here. Raises nothing.
+Pure: no I/O; the pages read the alerts (:mod:`server.alerts.listing`) and hand them here. Texts are in the
+request's language (:mod:`server.web.i18n`; English outside a request). Raises nothing.
 """
 
 from __future__ import annotations
@@ -12,27 +13,29 @@ from zoneinfo import ZoneInfo
 
 from server.alerts.listing import AlertOut
 from server.alerts.model import Rule
+from server.web.i18n import N_, day, decimal_mark, gettext, gettext_format, number
 from shared.scores import NPS_SCALE
 
 METRIC_NAMES = {
-    "negative": "Negative share",
-    "index": "Happy Index",
-    "responses": "Responses",
-    "silence": "Silence",
-    "offline": "Kiosk offline",
-    "baseline": "Unusually negative",
-    "target": "Target reached",
+    "negative": N_("Negative share"),
+    "index": N_("Happy Index"),
+    "responses": N_("Responses"),
+    "silence": N_("Silence"),
+    "offline": N_("Kiosk offline"),
+    "baseline": N_("Unusually negative"),
+    "target": N_("Target reached"),
 }
 METRIC_HELP = {
-    "negative": "negative share above X %",
-    "index": "Happy Index (NPS) below or above X",
-    "responses": "responses above or below N",
-    "silence": "no taps for the window while open",
-    "offline": "a kiosk not heard from for the window while open",
-    "baseline": "unusually negative for the hour of the week",
-    "target": "the location's target reached",
+    "negative": N_("negative share above X %"),
+    "index": N_("Happy Index (NPS) below or above X"),
+    "responses": N_("responses above or below N"),
+    "silence": N_("no taps for the window while open"),
+    "offline": N_("a kiosk not heard from for the window while open"),
+    "baseline": N_("unusually negative for the hour of the week"),
+    "target": N_("the location's target reached"),
 }
-STATE_NAMES = {"open": "Open", "acknowledged": "Acknowledged", "closed": "Closed"}
+STATE_NAMES = {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "closed": N_("Closed")}
+DIRECTIONS = {"above": N_("above {value}"), "below": N_("below {value}")}
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,21 @@ class AlertView:
 def metric_name(metric: str, scale: int) -> str:
     """``"Negative share"``, ``"Happy Index"`` (``"NPS"`` on a 0–10 question) …; an unknown metric as it is."""
     if metric == "index" and scale == NPS_SCALE:
-        return "NPS"
-    return METRIC_NAMES.get(metric, metric)
+        return gettext("NPS")
+    return gettext(METRIC_NAMES[metric]) if metric in METRIC_NAMES else metric
 
 
 def _number(value: float) -> str:
-    return f"{value:.1f}"
+    return number(value, 1)
 
 
 def _minutes(value: float) -> str:
-    return f"{value:.0f} min"
+    return gettext_format("{minutes} min", minutes=number(value, 0))
+
+
+def _short(value: float) -> str:
+    """``40``, ``2.5`` / ``2,5``: a threshold as people write it."""
+    return f"{value:g}".replace(".", decimal_mark())
 
 
 def figure(metric: str, value: float | None) -> str:
@@ -73,7 +81,7 @@ def figure(metric: str, value: float | None) -> str:
     if metric in ("negative", "baseline"):
         return f"{_number(value)} %"
     if metric == "responses":
-        return f"{value:.0f}"
+        return number(value, 0)
     if metric in ("silence", "offline"):
         return _minutes(value)
     return _number(value)
@@ -85,13 +93,15 @@ def threshold(metric: str, direction: str, value: float | None) -> str:
     if value is None:
         return "–"
     if metric == "negative":
-        return f"above {value:g} %"
+        return gettext_format("above {value} %", value=_short(value))
     if metric == "baseline":
-        return f"usually {_number(value)} %"
+        return gettext_format("usually {value} %", value=_number(value))
     if metric == "target":
-        return f"target {value:g}"
+        return gettext_format("target {value}", value=_short(value))
     if metric in ("silence", "offline"):
         return _minutes(value)
+    if direction in DIRECTIONS:
+        return gettext_format(DIRECTIONS[direction], value=_short(value))
     return f"{direction} {value:g}"
 
 
@@ -99,25 +109,31 @@ def rule_threshold(rule: Rule) -> str:
     """A rule's condition in the figure's unit: ``"above 40 %"``, ``"below 50"``, ``"p < 0.01"`` (baseline),
     ``"its target"`` (target), ``"–"`` for silence and offline (the window is the minutes)."""
     if rule.metric == "baseline":
-        return f"p < {rule.threshold:g}" if rule.threshold is not None else "–"
+        return f"p < {_short(rule.threshold)}" if rule.threshold is not None else "–"
     if rule.metric == "target":
-        return "its target"
+        return gettext("its target")
     return threshold(rule.metric, rule.direction, rule.threshold)
 
 
 def duration(seconds: int) -> str:
     """``"30 min"``, ``"2 h"``, ``"1 d"``, ``"90 min"``."""
     if seconds % 86400 == 0:
-        return f"{seconds // 86400} d"
+        return f"{seconds // 86400} {gettext('d')}"
     if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min"
+        return f"{seconds // 3600} {gettext('h')}"
+    return f"{seconds // 60} {gettext('min')}"
 
 
-def local(moment: datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """``"2026-11-23 14:05 CET"``: a moment in a location's local time (also the templates' ``local`` filter);
-    ``"–"`` for None."""
-    return "–" if moment is None else moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
+LOCAL = "%Y-%m-%d %H:%M %Z"
+
+
+def local(moment: datetime | None, timezone: str, fmt: str = LOCAL) -> str:
+    """``"2026-11-23 14:05 CET"``: a moment in a location's local time (also the templates' ``local`` filter), its
+    date as the request's language writes it (``"23.11.2026 14:05 CET"``); ``"–"`` for None."""
+    if moment is None:
+        return "–"
+    there = moment.astimezone(ZoneInfo(timezone))
+    return f"{day(there.date())} {there:%H:%M %Z}" if fmt == LOCAL else there.strftime(fmt)
 
 
 def span(start: datetime, end: datetime, timezone: str) -> str:
@@ -125,8 +141,8 @@ def span(start: datetime, end: datetime, timezone: str) -> str:
     zone = ZoneInfo(timezone)
     first, last = start.astimezone(zone), end.astimezone(zone)
     if first.date() == last.date():
-        return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M %Z}"
-    return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M %Z}"
+        return f"{day(first.date())} {first:%H:%M}–{last:%H:%M %Z}"
+    return f"{day(first.date())} {first:%H:%M} – {day(last.date())} {last:%H:%M %Z}"
 
 
 def alert_view(alert: AlertOut, timezone: str, scale: int) -> AlertView:

@@ -18,23 +18,40 @@ from urllib.parse import urlencode
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
 from server.analytics import dashboard
 from server.analytics.summaries import RANGES
 from server.api.deps import SESSION_COOKIE
 from server.auth.accounts import Session
+from server.web import i18n
 from server.web.alert_views import local
 from server.web.flash import take_flash
+from server.web.i18n import N_
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-RANGE_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "365d": "12 months", "custom": "Custom"}
-CHANNEL_LABELS = {None: "All channels", "kiosk": "Kiosks", "web": "Web (phones)"}
+RANGE_LABELS = {"today": N_("Today"), "7d": N_("7 days"), "30d": N_("30 days"), "365d": N_("12 months"),
+                "custom": N_("Custom")}  # fmt: skip
+CHANNEL_LABELS = {None: N_("All channels"), "kiosk": N_("Kiosks"), "web": N_("Web (phones)")}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+
+
+def _template_gettext(message: str) -> Markup:
+    """A template's ``_()``: the message in the request's language, escaped like any other text of the page (a
+    translation is text, never markup; Jinja formats it with its escaped ``%(name)s`` values afterwards)."""
+    return escape(i18n.gettext(message))
+
+
+def _template_ngettext(singular: str, plural: str, n: int) -> Markup:
+    return escape(i18n.ngettext(singular, plural, n))
+
+
+# The request's language (server.web.i18n), read when a template calls _(), ngettext() or {% trans %}.
+templates.env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 RangeQuery = Annotated[
     str, Query(pattern="^(" + "|".join([*RANGES, "custom"]) + ")$", description="today, 7d, 30d, 365d or custom")
@@ -48,17 +65,24 @@ QuestionQuery = Annotated[str | None, Query(max_length=64, description="question
 def render(
     request: Request, name: str, session: Session | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page from its template, with the signed-in user, the session's CSRF token for its forms and the
-    session's one-shot message (:mod:`server.web.flash`), if any."""
-    context.update(
-        user=session.access if session else None,
-        csrf_token=session.csrf_token if session else "",
-        range_labels=RANGE_LABELS,
-        channel_labels=CHANNEL_LABELS,
-        flash=_take_flash(request) if session else None,
-        nav_open_alerts=_open_alert_count(request, session) if session else 0,
-    )
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    """A page from its template in the request's language (:mod:`server.web.i18n`), with the signed-in user, the
+    session's CSRF token for its forms and the session's one-shot message (:mod:`server.web.flash`), if any. An
+    ``error`` or message the catalogues know is shown translated; others (the library's) as they are."""
+    language = i18n.noted() or i18n.request_language(request, session.access.language if session else None)
+    with i18n.use(language):
+        flash = _take_flash(request) if session else None
+        context.update(
+            user=session.access if session else None,
+            csrf_token=session.csrf_token if session else "",
+            range_labels={key: i18n.gettext(label) for key, label in RANGE_LABELS.items()},
+            channel_labels={key: i18n.gettext(label) for key, label in CHANNEL_LABELS.items()},
+            flash=i18n.gettext(flash) if flash else None,
+            nav_open_alerts=_open_alert_count(request, session) if session else 0,
+            lang=language,
+        )
+        if isinstance(context.get("error"), str) and context["error"]:
+            context["error"] = i18n.gettext(context["error"])
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _take_flash(request: Request) -> str | None:
@@ -96,17 +120,14 @@ def heat_colour(value: float | None, responses: int) -> str:
     return f"hsl({hue:.0f} 65% {lightness}%)"
 
 
-def _number(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _signed(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:+.{digits}f}"
-
-
 def _seconds(value: float) -> str:
     """A number of seconds as people write it: 5, 2.5."""
     return f"{value:g}"
+
+
+def _shown_seconds(value: float) -> str:
+    """A number of seconds as people of the request's language write it: 5, 2.5 / 2,5."""
+    return i18n.number(value, 0) if float(value).is_integer() else _seconds(value).replace(".", i18n.decimal_mark())
 
 
 def _present(value: Any) -> bool:
@@ -136,10 +157,12 @@ def hidden_view(view: Mapping[str, Any], skip: tuple[str, ...] = ()) -> list[tup
     return [(key, query_value(value)) for key, value in view.items() if key not in skip and _present(value)]
 
 
-templates.env.filters["num"] = _number
+templates.env.filters["num"] = i18n.number
 templates.env.filters["local"] = local
-templates.env.filters["seconds"] = _seconds
-templates.env.filters["signed"] = _signed
+templates.env.filters["seconds"] = _shown_seconds
+templates.env.filters["signed"] = i18n.signed
+templates.env.filters["day"] = i18n.day
+templates.env.globals["tr"] = i18n.gettext  # a label from data (N_-marked in Python), translated as it is
 templates.env.globals["sparkline"] = sparkline
 templates.env.globals["heat_colour"] = heat_colour
 templates.env.globals["url_with"] = url_with

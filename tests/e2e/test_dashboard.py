@@ -629,13 +629,14 @@ def test_form_posts_without_the_right_csrf_token_are_refused_and_change_nothing(
     )
     assert response.status == 403
     admin.goto("/admin")
-    assert "No token" not in texts(admin, "#groups li") and "Wrong token" not in texts(admin, "#groups li")
+    names = texts(admin, "#groups li span.group-name")
+    assert "No token" not in names and "Wrong token" not in names
     config = kiosk_config(seeded, seeded.tokens["a1"])
     assert config.json()["thank_you_seconds"] == 3.0 and config.json()["scale"] == 5
 
     admin.fill("#new-group input[name=name]", "Bergen Airport")  # the same post with the form's token works
     click_and_load(admin, "#new-group button")
-    assert "Bergen Airport" in texts(admin, "#groups li")
+    assert "Bergen Airport" in texts(admin, "#groups li span.group-name")
 
     stranger = open_context()  # never loaded the sign-in form, so it has no sign-in CSRF cookie
     response = stranger.request.post("/login", form={"email": ADMIN, "password": PASSWORD, "csrf_token": "x" * 43})

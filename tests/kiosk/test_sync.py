@@ -594,7 +594,7 @@ def test_worker_stop_is_prompt_during_a_long_interval(tmp_path: Path) -> None:
         (SyncStatus("synced", 0), "synced"),
         (SyncStatus("synced", 4), "synced, 4 queued"),
         (SyncStatus("offline", 12, last_error="ConnectError: refused"), "offline, 12 queued"),
-        (SyncStatus("rejected", 3, last_error="HTTP 403: Forbidden", error_status=403), "token rejected"),
+        (SyncStatus("rejected", 3, last_error="HTTP 403: gone", error_status=403), "refused by the server, 3 queued"),
         (SyncStatus("rejected", 3, last_error="HTTP 401: unknown token", error_status=401), "token rejected"),
         (SyncStatus("rejected", 3, last_error="HTTP 422: taps.0.score", error_status=422), "sync rejected, 3 queued"),
         # decided by the status, never by the text

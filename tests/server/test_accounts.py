@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from server import InvalidInput, NotFound
+from server import groups as server_groups
 from server.auth import accounts
 from server.db import sessions, users
 
@@ -22,9 +23,9 @@ def sites(engine, make_location):
     b = make_location(name="Security B")
     shop = make_location(name="Shop", timezone="America/New_York")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        accounts.set_location_group(conn, a, group)
-        accounts.set_location_group(conn, b, group)
+        group = server_groups.add_group(conn, name="Oslo Airport")
+        server_groups.add_location(conn, group, a)
+        server_groups.add_location(conn, group, b)
     return group, a, b, shop
 
 
@@ -50,9 +51,9 @@ def test_a_location_added_to_a_group_later_is_seen_by_its_managers(engine, sites
         manager = accounts.add_user(conn, email="g@example.com", password=PASSWORD, role="manager", group_ids=[group])
     c = make_location(name="Security C")
     with engine.begin() as conn:
-        accounts.set_location_group(conn, c, group)
+        server_groups.add_location(conn, group, c)
         assert accounts.access_of(conn, manager).location_ids == {a, b, c}
-        accounts.set_location_group(conn, c, None)
+        server_groups.set_location_groups(conn, c, [])
         assert accounts.access_of(conn, manager).location_ids == {a, b}
 
 
@@ -148,13 +149,13 @@ def test_csrf_tokens_must_match_exactly(sent, ok):
 
 def test_group_names_are_unique_and_unknown_ids_are_not_found(engine, location):
     with engine.begin() as conn:
-        accounts.add_group(conn, name="Oslo Airport")
+        server_groups.add_group(conn, name="Oslo Airport")
         with pytest.raises(InvalidInput, match="already exists"):
-            accounts.add_group(conn, name=" Oslo Airport ")
+            server_groups.add_group(conn, name=" Oslo Airport ")
         with pytest.raises(InvalidInput, match="must not be empty"):
-            accounts.add_group(conn, name="  ")
+            server_groups.add_group(conn, name="  ")
         with pytest.raises(NotFound, match="group 42"):
-            accounts.set_location_group(conn, location, 42)
+            server_groups.add_location(conn, 42, location)
         with pytest.raises(NotFound, match="location 4242"):
-            accounts.set_location_group(conn, 4242, None)
-        assert accounts.list_groups(conn) == [(1, "Oslo Airport")]
+            server_groups.set_location_groups(conn, 4242, [])
+        assert server_groups.group_names(conn) == [(1, "Oslo Airport")]

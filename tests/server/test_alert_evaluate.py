@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from server import groups as server_groups
 from server.alerts.evaluate import evaluate, window_ends
 from server.alerts.rules import add_rule
 from server.alerts.targets import set_target
-from server.auth import accounts, kiosk_tokens
+from server.auth import kiosk_tokens
 from server.db import alerts, kiosks, notifications
 from server.fleet import record_heartbeat
 from server.locations import configure_location
@@ -419,9 +420,9 @@ def test_a_group_rule_applies_to_each_location_of_the_group_also_one_added_later
 ):
     second, later = make_location(name="Security lane 2"), make_location(name="Security lane 3")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        accounts.set_location_group(conn, location, group)
-        accounts.set_location_group(conn, second, group)
+        group = server_groups.add_group(conn, name="Oslo Airport")
+        server_groups.add_location(conn, group, location)
+        server_groups.add_location(conn, group, second)
         add_rule(conn, group_id=group, metric="negative", above=40, window="30m", created_by="ops")
     post(_mixed(press, negative=10, positive=0))
     post(_mixed(press, negative=10, positive=0), token=enroll(second).token)
@@ -429,12 +430,12 @@ def test_a_group_rule_applies_to_each_location_of_the_group_also_one_added_later
 
     assert len(run().opened) == 2
     with engine.begin() as conn:
-        accounts.set_location_group(conn, later, group)
+        server_groups.add_location(conn, group, later)
     assert len(run().opened) == 1
     assert sorted(a.location_id for a in stored()) == [location, second, later]
 
     with engine.begin() as conn:  # a location that leaves the group is judged clear
-        accounts.set_location_group(conn, second, None)
+        server_groups.set_location_groups(conn, second, [])
     report = run(NOW + timedelta(minutes=1))
     assert [a.location_id for a in stored() if a.id in report.clearing] == [second]
 

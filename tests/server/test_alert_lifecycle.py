@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from server import Forbidden, InvalidInput, NotFound
+from server import groups as server_groups
 from server.alerts.evaluate import evaluate
 from server.alerts.lifecycle import Finding, acknowledge, apply
 from server.alerts.listing import alert_detail, list_alerts
@@ -254,8 +255,8 @@ def managers(engine, location, make_location):
     """Access of a manager of the location's group, and of a manager of another location only."""
     elsewhere = make_location(name="Elsewhere")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Gardermoen")
-        accounts.set_location_group(conn, location, group)
+        group = server_groups.add_group(conn, name="Gardermoen")
+        server_groups.add_location(conn, group, location)
         mine = accounts.add_user(conn, email="m@example.com", password="p" * 12, role="manager", group_ids=[group])
         other = accounts.add_user(
             conn, email="o@example.com", password="p" * 12, role="manager", location_ids=[elsewhere]

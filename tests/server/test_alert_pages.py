@@ -22,6 +22,8 @@ from server.web.alert_views import figure, span, threshold
 from tests.support.sessions import PASSWORD, form_token, sign_in
 from tests.support.sites import airport
 
+pytestmark = pytest.mark.slow  # in make test, not in the fast tier (make check): page-heavy, ~6 s
+
 XSS = "<b>Too slow</b><script>window.__xss = 1</script>"
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import insert
 
 from server import InvalidInput, NotFound
+from server import groups as server_groups
 from server.alerts.rules import (
     MAX_TARGET_WINDOW,
     add_rule,
@@ -18,7 +19,6 @@ from server.alerts.rules import (
     rules_for_location,
 )
 from server.alerts.targets import set_target, target_for
-from server.auth import accounts
 from server.db import webhooks
 
 OPS = "ops@example.com"
@@ -75,9 +75,9 @@ def places(engine, make_location):
     alone = make_location(name="Kiosk without a target")
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        empty = accounts.add_group(conn, name="Empty")
-        accounts.set_location_group(conn, faces, group)
+        group = server_groups.add_group(conn, name="Oslo Airport")
+        empty = server_groups.add_group(conn, name="Empty")
+        server_groups.add_location(conn, group, faces)
         hook = conn.execute(insert(webhooks).values(url="https://example.com/h", format="json", created_at=now))
         gone = conn.execute(
             insert(webhooks).values(url="https://example.com/g", format="json", created_at=now, revoked_at=now)
@@ -202,7 +202,7 @@ def test_a_location_has_its_own_rules_and_its_groups_also_when_it_joins_later(en
         assert [r.id for r in rules_for_location(conn, places["faces"])] == [own, of_group]
         assert [r.id for r in rules_for_location(conn, places["nps"])] == [elsewhere]
         assert rules_for_location(conn, later) == []
-        accounts.set_location_group(conn, later, places["group"])
+        server_groups.add_location(conn, places["group"], later)
         assert [r.id for r in rules_for_location(conn, later)] == [of_group]
         assert [r.id for r in list_rules(conn, group_id=places["group"])] == [of_group]
         assert [r.id for r in list_rules(conn, location_id=places["faces"])] == [own]

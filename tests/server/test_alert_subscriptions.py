@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from server import Forbidden, NotFound
+from server import groups as server_groups
 from server.alerts.lifecycle import Finding, apply
 from server.alerts.model import get_rule
 from server.alerts.rules import add_rule
@@ -32,8 +33,8 @@ def people(engine, make_location):
     """A group with two locations; a lead of the group, a lead of one location, an admin."""
     gate, shop = make_location(name="Gate"), make_location(name="Shop")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Airport")
-        accounts.set_location_group(conn, gate, group)
+        group = server_groups.add_group(conn, name="Airport")
+        server_groups.add_location(conn, group, gate)
         ids = {
             "group_lead": accounts.add_user(conn, email="group@example.com", password=PASSWORD, role="manager",
                                             group_ids=[group]),
@@ -91,11 +92,11 @@ def test_unsubscribing_with_a_user_stops_only_that_users_subscription(engine, pe
 def test_the_groups_a_user_may_subscribe_to_are_those_they_see_whole(engine, people, make_location):
     lounge = make_location(name="Lounge")
     with engine.begin() as conn:
-        accounts.set_location_group(conn, people["shop"], accounts.add_group(conn, name="Mall"))
-        accounts.add_group(conn, name="Empty")
+        server_groups.add_location(conn, server_groups.add_group(conn, name="Mall"), people["shop"])
+        server_groups.add_group(conn, name="Empty")
         lead = accounts.add_user(conn, email="gate@example.com", password=PASSWORD, role="manager",
                                  location_ids=[people["gate"]])  # fmt: skip
-        accounts.set_location_group(conn, lounge, people["group"])  # after the lead was given the gate
+        server_groups.add_location(conn, people["group"], lounge)  # after the lead was given the gate
 
         assert [name for _, name in visible_groups(conn, accounts.access_of(conn, people["admin"]))] == [
             "Airport", "Mall"]  # fmt: skip

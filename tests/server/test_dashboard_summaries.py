@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from server import InvalidInput, NotFound
+from server import groups as server_groups
 from server.analytics import dashboard, summaries
 from server.analytics.summaries import Period, period_for
-from server.auth import accounts
 from server.locations import configure_location
 from shared.protocol import FollowUp, LocationConfig
 
@@ -205,7 +205,7 @@ def test_location_detail_of_an_unknown_location_is_not_found(engine):
 def test_visible_locations_carry_their_group_name(engine, make_location):
     a = make_location(name="Security A")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
-        accounts.set_location_group(conn, a, group)
+        group = server_groups.add_group(conn, name="Oslo Airport")
+        server_groups.add_location(conn, group, a)
         [place] = summaries.visible_locations(conn, None)
     assert (place.name, place.group, place.question_id) == ("Security A", "Oslo Airport", "main")

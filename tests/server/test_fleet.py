@@ -265,7 +265,7 @@ def test_fleet_lists_every_kiosk_with_its_health_revoked_ones_too(
     assert set(never) == {
         "kiosk_id", "name", "location_id", "last_seen_at", "last_sync_at", "queue_depth", "app_version",
         "clock_offset_seconds", "received", "max_seq", "reported_seq", "quarantined", "last_tap_at", "missing",
-        "revoked",
+        "revoked", "retired", "successor_id",
     }  # fmt: skip
     assert list(fleet(location_id=kathmandu)) == [second.kiosk_id]
 

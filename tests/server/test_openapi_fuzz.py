@@ -34,7 +34,7 @@ def credentials(engine: Engine, kiosk: kiosk_tokens.Enrolment, api_key: str) -> 
     def pick(method: str, path: str) -> str | None:
         if path.startswith(("/api/v1/taps", "/api/v1/kiosk/")):
             return kiosk.token
-        if path.startswith("/api/v1/locations"):
+        if path.startswith(("/api/v1/locations", "/api/v1/comments")):
             return api_key if method == "GET" else admin_key
         return None
 

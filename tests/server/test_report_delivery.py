@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from sqlalchemy import delete, func, select, update
 
 from server import Forbidden, InvalidInput, NotFound
-from server.auth.accounts import add_group, add_user, set_location_group
+from server import groups as server_groups
+from server.auth.accounts import add_user
 from server.db import notifications, report_runs, user_locations, users
 from server.notify.payloads import webhook_body
 from server.notify.signing import verify, webhook_secret
@@ -208,9 +209,9 @@ def test_at_most_limit_reports_per_call_the_rest_at_the_next(engine, lead, locat
 def test_a_user_may_subscribe_only_to_what_they_may_see(engine, lead, location, make_location, scope):
     other = make_location(name="Not theirs")
     with engine.begin() as conn:
-        group = add_group(conn, name="Both")
-        set_location_group(conn, location, group)
-        set_location_group(conn, other, group)
+        group = server_groups.add_group(conn, name="Both")
+        server_groups.add_location(conn, group, location)
+        server_groups.add_location(conn, group, other)
         target = {"location_id": other} if scope == "location" else {"group_id": group}
         with pytest.raises(Forbidden):
             subscribe(conn, user_id=lead, every="week", **target)

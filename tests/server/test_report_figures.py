@@ -14,8 +14,8 @@ from statistics import mean
 import pytest
 from sqlalchemy import select
 
+from server import groups as server_groups
 from server.alerts.targets import set_target
-from server.auth.accounts import add_group, set_location_group
 from server.db import notifications
 from server.reports.delivery import send_report_now
 from server.reports.render import html_to_pdf
@@ -104,9 +104,9 @@ def test_group_report_pools_taps_and_ranks_its_locations(engine, make_location, 
         assert send(taps_on(tap, datetime(2026, 3, 11, 8, tzinfo=UTC), given),
                     token=enroll(ids[name]).token).status_code == 200  # fmt: skip
     with engine.begin() as conn:
-        group = add_group(conn, name="Oslo Airport")
+        group = server_groups.add_group(conn, name="Oslo Airport")
         for location_id in ids.values():
-            set_location_group(conn, location_id, group)
+            server_groups.add_location(conn, group, location_id)
         set_target(conn, group_id=group, index=90)
         set_target(conn, location_id=ids["Security B"], index=10)  # a location's own target is not the group's
         sent = send_report_now(conn, group_id=group, period="week", to="lead@example.com", now=NOW)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from server import groups as server_groups
 from server.alerts.subscriptions import subscribe_alerts
 from server.auth import accounts
 from server.db import subscriptions, users
@@ -21,6 +22,8 @@ from server.notify.webhooks import add_webhook
 from server.reports.subscriptions import subscribe
 from tests.support.sessions import PASSWORD, form_token, sign_in
 from tests.support.sites import airport
+
+pytestmark = pytest.mark.slow  # in make test, not in the fast tier (make check): page-heavy, ~6 s
 
 XSS = "<script>window.__xss = 1</script>"
 
@@ -339,8 +342,8 @@ def test_an_unknown_time_zone_is_said_on_the_page_and_changes_nothing(client, en
 def test_names_are_shown_as_text_never_as_markup(client, engine, site, make_location):
     evil = make_location(name=XSS)
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name=f"Group {XSS}")
-        accounts.set_location_group(conn, evil, group)
+        group = server_groups.add_group(conn, name=f"Group {XSS}")
+        server_groups.add_location(conn, group, evil)
         subscribe_alerts(conn, user_id=site["admin"], location_id=evil)
         subscribe(conn, user_id=site["admin"], group_id=group, every="day")
     sign_in(client, "admin@example.com")

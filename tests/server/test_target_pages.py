@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server import groups as server_groups
 from server.alerts.targets import set_target, targets_for
 from server.auth import accounts
 from tests.support.sessions import PASSWORD, sign_in
@@ -27,9 +28,9 @@ def site(client, engine, make_location, enroll, tap, make_batch) -> dict[str, in
     names = {"a": "Security A", "b": "Security B", "shop": "Shop"}
     ids = {key: make_location(name=name) for key, name in names.items()}
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
+        group = server_groups.add_group(conn, name="Oslo Airport")
         for key in ("a", "b"):
-            accounts.set_location_group(conn, ids[key], group)
+            server_groups.add_location(conn, group, ids[key])
         set_target(conn, group_id=group, index=60)
         set_target(conn, location_id=ids["a"], index=80)
         accounts.add_user(conn, email="admin@example.com", password=PASSWORD, role="admin")

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from server.alerts.subscriptions import subscribe_alerts
 from server.auth import accounts
 from server.db import make_engine, sessions, subscriptions, user_locations, users
-from tests.support.cli import cli_runner
+from tests.support.cli import cli_runner, said
 from tests.support.sessions import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -51,11 +51,6 @@ def sign_in(engine: Engine, email: str, password: str = PASSWORD) -> str | None:
 def live(engine: Engine, token: str) -> bool:
     with engine.connect() as conn:
         return accounts.session_of(conn, token) is not None
-
-
-def said(result: Any) -> str:
-    """A command's output with the error box's borders and line breaks taken out (rich wraps long messages)."""
-    return " ".join(result.output.replace("│", " ").split())
 
 
 def count(engine: Engine, table: Any, user_id: int) -> int:

@@ -24,3 +24,9 @@ def cli_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *unset: str) -> 
         return runner.invoke(cli.app, list(args), input=input)
 
     return invoke
+
+
+def said(result: Any) -> str:
+    """What a command printed, as one line: rich's error box (its borders) taken out, runs of whitespace as one space,
+    so a message wrapped across the box's lines can be matched whole."""
+    return " ".join(result.output.replace("│", " ").split())

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from server.auth import accounts
+from server import groups as server_groups
 
 
 class MakeLocation(Protocol):
@@ -27,7 +27,7 @@ def airport(engine: Engine, make_location: MakeLocation) -> Airport:
     a, b = make_location(name="Security A"), make_location(name="Security B")
     shop = make_location(name="Shop", timezone="America/New_York")
     with engine.begin() as conn:
-        group = accounts.add_group(conn, name="Oslo Airport")
+        group = server_groups.add_group(conn, name="Oslo Airport")
         for location_id in (a, b):
-            accounts.set_location_group(conn, location_id, group)
+            server_groups.add_location(conn, group, location_id)
     return Airport(a, b, shop, group)

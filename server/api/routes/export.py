@@ -2,6 +2,8 @@
 of one (``channel=kiosk|web``).
 
 Readable with an API key or a dashboard session; a manager gets 403 for a location not granted to them.
+A comment an admin hid from managers is exported to admins only (admin API key or session); a manager's
+session and a read API key get its ``comment`` blank.
 Each answer says where the next page starts (``next_offset`` in JSON, the ``X-Next-Offset`` header in CSV),
 or that there is none (null / no header).
 """
@@ -67,12 +69,14 @@ def export_taps(
     question: Annotated[str | None, Query(max_length=64, description="only this question's taps; default all")] = None,
 ) -> Response:
     """Raw taps of a location with local dates in [start, end), by local date and time; the columns of issue #13
-    (``channel``, ``touchpoint_id``, ``first_tap_id``) come last."""
+    (``channel``, ``touchpoint_id``, ``first_tap_id``) come last. A comment an admin hid is blank unless the caller
+    is an admin (admin API key or session)."""
     access.check(location_id)
     with engine.connect() as conn:
         rows = export.tap_page(
-            conn, location_id, start, end, limit=limit, offset=offset, channel=channel, question_id=question
-        )
+            conn, location_id, start, end, limit=limit, offset=offset, channel=channel, question_id=question,
+            hidden_comments=access.is_admin,
+        )  # fmt: skip
     return _answer(rows, export.TAP_COLUMNS, format, limit, offset)
 
 

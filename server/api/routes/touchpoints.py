@@ -19,6 +19,7 @@ from server.api.deps import EngineDep, SettingsDep
 from server.api.routes.taps import TapBatchRoute
 from server.auth.ratelimit import RateLimiter
 from server.ingest import ingest_web_batch
+from server.lifecycle import ARCHIVED
 from server.settings import Settings
 from server.touchpoints import find_active
 from shared.protocol import BatchResult, Problem, TapBatch
@@ -62,6 +63,8 @@ def post_web_taps(
         target = find_active(conn, slug)
     if target is None:
         raise NotFound(GONE)
+    if target.archived:
+        raise Forbidden(ARCHIVED.format(id=target.location_id))
     result = ingest_web_batch(
         engine, target.source, batch, repeat_seconds=target.repeat_seconds, skew_seconds=settings.clock_skew_seconds
     )

@@ -1,7 +1,8 @@
-"""``/account`` (issue #14): any signed-in user changes their own password. The current password is required and is
-checked under the same guards as signing in (the per-address limit, the per-account throttle, the bound on password
-checks), so the form cannot be used to guess it faster; a wrong one counts as a failed sign-in. The new password is
-typed twice. The user's other sessions end; this one stays. The library is :mod:`server.auth.user_admin`.
+"""``/account`` (issue #14): any signed-in user changes their own password and picks the dashboard's language
+(:mod:`server.web.i18n`). The current password is required and is checked under the same guards as signing in (the
+per-address limit, the per-account throttle, the bound on password checks), so the form cannot be used to guess it
+faster; a wrong one counts as a failed sign-in. The new password is typed twice. The user's other sessions end; this
+one stays. The library is :mod:`server.auth.user_admin`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from server.api.deps import SESSION_COOKIE, CsrfForm, EngineDep, PageSession
 from server.auth import user_admin
 from server.auth.accounts import MIN_PASSWORD_LENGTH, Session
 from server.auth.ratelimit import RateLimiter
+from server.web import i18n
 from server.web.flash import set_flash
+from server.web.i18n import N_
 from server.web.render import render
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 PAGE = "/account"
-WRONG_CURRENT = "Your current password is not right; nothing changed."
-NOT_THE_SAME = "The new password and its repetition differ; nothing changed."
-CHANGED = "Password changed. Your other sessions have ended; this one stays signed in."
+WRONG_CURRENT = N_("Your current password is not right; nothing changed.")
+NOT_THE_SAME = N_("The new password and its repetition differ; nothing changed.")
+CHANGED = N_("Password changed. Your other sessions have ended; this one stays signed in.")
+LANGUAGE_SAVED = N_("Language saved.")
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -34,7 +38,23 @@ def account_page(request: Request, session: PageSession) -> Response:
 
 def _account_view(request: Request, session: Session, error: str | None = None, status_code: int = 200) -> Response:
     return render(request, "account.html", session, error=error, min_password=MIN_PASSWORD_LENGTH,
-                  status_code=status_code)  # fmt: skip
+                  languages=i18n.LANGUAGES, status_code=status_code)  # fmt: skip
+
+
+@router.post(PAGE + "/language")
+def set_language(
+    request: Request, engine: EngineDep, session: CsrfForm, language: Annotated[str, Form(max_length=16)] = ""
+) -> Response:
+    """Save the dashboard language of the signed-in user (empty: from the browser's ``Accept-Language``); one the
+    dashboard does not speak re-shows the page with why (422)."""
+    assert session.access.user_id is not None  # a page session is a user's
+    try:
+        with engine.begin() as conn:
+            user_admin.set_language(conn, session.access.user_id, language or None, spoken=i18n.LANGUAGES)
+            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), LANGUAGE_SAVED)
+    except InvalidInput as exc:
+        return _account_view(request, session, str(exc), 422)
+    return RedirectResponse(PAGE, status_code=303)
 
 
 @router.post(PAGE + "/password")

@@ -20,13 +20,14 @@ from server.alerts import rules
 from server.alerts.model import Rule
 from server.analytics import summaries
 from server.api.deps import SESSION_COOKIE, AdminForm, AdminPageSession, EngineDep
-from server.auth import accounts
 from server.auth.accounts import Session
+from server.groups import group_names
 from server.notify import admin as notify_admin
 from server.notify import outbox, webhooks
 from server.web.alert_views import METRIC_HELP, duration, metric_name, rule_threshold
 from server.web.flash import set_flash
 from server.web.forms import rule_from_form
+from server.web.i18n import gettext_format
 from server.web.render import render
 from shared.protocol import INT32_MAX
 
@@ -52,7 +53,7 @@ def _rules_view(
     with engine.connect() as conn:
         stored = rules.list_rules(conn)
         places = summaries.visible_locations(conn, None)
-        groups = accounts.list_groups(conn)
+        groups = group_names(conn)
         hooks = webhooks.list_webhooks(conn)
     names = {("location", p.id): p.name for p in places} | {("group", gid): name for gid, name in groups}
     scales = {p.id: p.scale for p in places}
@@ -67,9 +68,9 @@ def _rules_view(
 def _rule_row(rule: Rule, names: dict[tuple[str, int], str], scales: dict[int, int]) -> dict[str, Any]:
     """A rule as its table row shows it."""
     if rule.location_id is not None:
-        scope = names.get(("location", rule.location_id), f"location {rule.location_id}")
+        scope = names.get(("location", rule.location_id), gettext_format("location {id}", id=rule.location_id))
     else:
-        scope = f"group {names.get(('group', rule.group_id or 0), rule.group_id)}"
+        scope = gettext_format("group {name}", name=names.get(("group", rule.group_id or 0), rule.group_id))
     return {
         "rule": rule, "scope": scope, "what": metric_name(rule.metric, scales.get(rule.location_id or 0, 5)),
         "condition": rule_threshold(rule), "window": duration(rule.window_seconds),
@@ -84,7 +85,8 @@ async def add_rule(request: Request, engine: EngineDep, session: AdminForm) -> R
     try:
         with engine.begin() as conn:
             rule_id = rules.add_rule(conn, **rule_from_form(form), created_by=session.access.email)
-            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), f"Alert rule {rule_id} added.")
+            added = gettext_format("Alert rule {id} added.", id=rule_id)
+            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), added)
     except (InvalidInput, NotFound) as exc:
         return _rules_view(request, engine, session, error=str(exc), form=EMPTY_RULE_FORM | form)
     return RedirectResponse("/admin/alert-rules", status_code=303)
@@ -95,7 +97,11 @@ def disable_rule(request: Request, rule_id: RuleId, engine: EngineDep, session: 
     """Disable a rule; its alerts that are not closed close (with their notifications). Raises NotFound (404)."""
     with engine.begin() as conn:
         closed = rules.disable_rule(conn, rule_id)
-        message = f"Alert rule {rule_id} disabled" + (f"; {len(closed)} alert(s) closed." if closed else ".")
+        message = (
+            gettext_format("Alert rule {id} disabled; {count} alert(s) closed.", id=rule_id, count=len(closed))
+            if closed
+            else gettext_format("Alert rule {id} disabled.", id=rule_id)
+        )
         set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
     return RedirectResponse("/admin/alert-rules", status_code=303)
 
@@ -119,9 +125,9 @@ def retry_delivery(request: Request, delivery_id: DeliveryId, engine: EngineDep,
     with engine.begin() as conn:
         queued = outbox.retry(conn, delivery_id)
         message = (
-            f"Delivery {delivery_id} queued again."
+            gettext_format("Delivery {id} queued again.", id=delivery_id)
             if queued
-            else f"Delivery {delivery_id} has not failed (or was retried already); nothing to do."
+            else gettext_format("Delivery {id} has not failed (or was retried already); nothing to do.", id=delivery_id)
         )
         set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
     background = getattr(request.app.state, "background", None)

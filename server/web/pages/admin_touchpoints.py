@@ -36,6 +36,7 @@ from server.touchpoints import (
 )
 from server.web.flash import set_flash
 from server.web.forms import whole_number
+from server.web.i18n import N_, gettext, gettext_format
 from server.web.render import render
 from shared.protocol import INT32_MAX
 
@@ -43,7 +44,7 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 TouchpointId = Annotated[int, Path(ge=1, le=INT32_MAX, description="touchpoint id")]
 PAGE = "/admin/touchpoints"
-GONE_NOW = "its link and QR code lead nowhere now."
+GONE_NOW = N_("its link and QR code lead nowhere now.")
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -119,7 +120,10 @@ def create_touchpoint(
     try:
         with engine.begin() as conn:
             made = add_touchpoint(conn, location_id=whole_number(location_id, "location"), name=name.strip() or None)
-            message = f"Touchpoint {made.name} created at {made.location_name}: {made.url(base_url(request, settings))}"
+            message = gettext_format(
+                "Touchpoint {name} created at {location}: {url}",
+                name=made.name, location=made.location_name, url=made.url(base_url(request, settings)),
+            )  # fmt: skip
             set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
     except (InvalidInput, NotFound) as exc:
         form = {"location_id": location_id, "name": name}
@@ -133,7 +137,8 @@ def revoke(request: Request, touchpoint_id: TouchpointId, engine: EngineDep, ses
     (404) for an unknown one."""
     with engine.begin() as conn:
         revoked = revoke_touchpoint(conn, touchpoint_id)
-        message = f"Touchpoint {revoked.name} at {revoked.location_name} revoked: {GONE_NOW}"
+        message = gettext_format("Touchpoint {name} at {location} revoked: {gone}", name=revoked.name,
+                                 location=revoked.location_name, gone=gettext(GONE_NOW))  # fmt: skip
         set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), message)
     return RedirectResponse(PAGE, status_code=303)
 

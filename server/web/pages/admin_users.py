@@ -18,6 +18,7 @@ from server.auth import user_admin
 from server.auth.accounts import MIN_PASSWORD_LENGTH, Session
 from server.auth.user_admin import UserInfo
 from server.web.flash import set_flash
+from server.web.i18n import N_, gettext_format
 from server.web.render import render
 from shared.protocol import INT32_MAX
 
@@ -47,7 +48,7 @@ def _change(request: Request, engine: Engine, session: Session, done: str, chang
     try:
         with engine.begin() as conn:
             user = change(conn)
-            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), done.format(email=user.email))
+            set_flash(conn, request.cookies.get(SESSION_COOKIE, ""), gettext_format(done, email=user.email))
     except InvalidInput as exc:
         return _users_view(request, engine, session, error=str(exc))
     return RedirectResponse(PAGE, status_code=303)
@@ -56,14 +57,14 @@ def _change(request: Request, engine: Engine, session: Session, done: str, chang
 @router.post("/{user_id}/disable")
 def disable(request: Request, user_id: UserId, engine: EngineDep, session: AdminForm) -> Response:
     """Stop a user signing in and end their sessions (refused for the last active admin)."""
-    return _change(request, engine, session, "{email} disabled and signed out everywhere.",
+    return _change(request, engine, session, N_("{email} disabled and signed out everywhere."),
                    lambda conn: user_admin.disable_user(conn, user_id))  # fmt: skip
 
 
 @router.post("/{user_id}/enable")
 def enable(request: Request, user_id: UserId, engine: EngineDep, session: AdminForm) -> Response:
     """Let a disabled user sign in again."""
-    return _change(request, engine, session, "{email} enabled; they can sign in again.",
+    return _change(request, engine, session, N_("{email} enabled; they can sign in again."),
                    lambda conn: user_admin.enable_user(conn, user_id))  # fmt: skip
 
 
@@ -78,12 +79,12 @@ def set_password(
     """Set a user's password and end their sessions (the admin's own current one stays); a short password is
     refused with a message that never shows it."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    return _change(request, engine, session, "New password set for {email}; their other sessions ended.",
+    return _change(request, engine, session, N_("New password set for {email}; their other sessions ended."),
                    lambda conn: user_admin.set_password(conn, user_id, password, keep_token=token))  # fmt: skip
 
 
 @router.post("/{user_id}/delete")
 def delete(request: Request, user_id: UserId, engine: EngineDep, session: AdminForm) -> Response:
     """Delete a user with their sessions, grants and subscriptions (refused for the last active admin)."""
-    return _change(request, engine, session, "{email} deleted.",
+    return _change(request, engine, session, N_("{email} deleted."),
                    lambda conn: user_admin.delete_user(conn, user_id))  # fmt: skip

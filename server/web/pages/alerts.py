@@ -22,6 +22,7 @@ from server.api.deps import SESSION_COOKIE, CsrfForm, EngineDep, Languages, Page
 from server.auth.accounts import Session
 from server.web.alert_views import STATE_NAMES, alert_view
 from server.web.flash import set_flash
+from server.web.i18n import N_
 from server.web.render import render
 from shared.protocol import INT32_MAX
 from shared.texts import reason_label
@@ -31,7 +32,7 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 PAGE_SIZE = 25
 TABS = (*STATES, "all")
 AlertId = Annotated[int, Path(ge=1, le=INT32_MAX, description="alert id")]
-ACKNOWLEDGED = "Acknowledged"
+ACKNOWLEDGED = N_("Acknowledged")
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -58,7 +59,7 @@ def alerts_page(
     rows = [alert_view(a, places[a.location_id].timezone, places[a.location_id].scale) for a in page.alerts]
     return render(
         request, "alerts.html", session, rows=rows, total=page.total, state=state, tabs=TABS,
-        state_names=STATE_NAMES | {"all": "All"}, counts=counts, location_id=location_id,
+        state_names=STATE_NAMES | {"all": N_("All")}, counts=counts, location_id=location_id,
         place=places.get(location_id) if location_id else None, places=list(places.values()), offset=offset,
         page_size=PAGE_SIZE,
     )  # fmt: skip

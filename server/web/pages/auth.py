@@ -14,6 +14,7 @@ from server import Forbidden, RateLimited
 from server.api.deps import SESSION_COOKIE, CsrfForm, EngineDep, SettingsDep
 from server.auth import accounts
 from server.auth.ratelimit import RateLimiter
+from server.web.i18n import N_
 from server.web.render import render
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -68,7 +69,7 @@ def login(
     if session is None:
         return render(
             request, "login.html", None, status_code=401, login_csrf=csrf_token, next_url=_safe_next(next),
-            error="Wrong email or password.", email=email,
+            error=N_("Wrong email or password."), email=email,
         )  # fmt: skip
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_cookie(

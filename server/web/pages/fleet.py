@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from server import fleet
 from server.analytics import summaries
 from server.api.deps import EngineDep, PageSession
+from server.web.i18n import gettext, gettext_format
 from server.web.render import render
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -33,11 +34,11 @@ def fleet_page(request: Request, engine: EngineDep, session: PageSession) -> HTM
 
 
 def _ago(then: datetime | None, now: datetime) -> str:
-    """ "3 min ago", "5 h ago", "2 d ago"; "never" for None."""
+    """ "3 min ago", "5 h ago", "2 d ago"; "never" for None (in the page's language)."""
     if then is None:
-        return "never"
+        return gettext("never")
     seconds = max(0.0, (now - then).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+    for unit, size in ((gettext("d"), 86400), (gettext("h"), 3600), (gettext("min"), 60)):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return f"{int(seconds)} s ago"
+            return gettext_format("{count} {unit} ago", count=int(seconds // size), unit=unit)
+    return gettext_format("{count} {unit} ago", count=int(seconds), unit=gettext("s"))

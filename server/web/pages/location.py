@@ -14,11 +14,15 @@ from server import InvalidInput
 from server.analytics import dashboard, summaries
 from server.analytics.dashboard import LocationDetail
 from server.api.deps import EngineDep, Languages, LocationId, PageSession, SettingsDep
+from server.web.i18n import N_, gettext, weekday_names
 from server.web.render import ChannelQuery, LastQuery, QuestionQuery, RangeQuery, StartQuery, render
 from shared.scores import SMALL_SAMPLE
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+CHART_TEXTS = {
+    "low": N_("95 % low"), "interval": N_("95 % interval"), "now": N_("this period"), "compared": N_("compared with"),
+    "before": N_("period before"), "few": N_("few"),
+}  # fmt: skip
 
 
 def chart_data(detail: LocationDetail) -> str:
@@ -42,6 +46,11 @@ def chart_data(detail: LocationDetail) -> str:
         },
     }
     return json.dumps(data).replace("</", "<\\/")  # safe inside a <script> element
+
+
+def chart_texts() -> str:
+    """The charts' legends in the page's language, as JSON for the page's ``chart-texts`` element."""
+    return json.dumps({key: gettext(text) for key, text in CHART_TEXTS.items()}).replace("</", "<\\/")
 
 
 @router.get("/locations/{location_id}", response_class=HTMLResponse)
@@ -73,19 +82,21 @@ def location_page(
             detail = dashboard.location_detail(
                 conn, location_id, range, start, last, granularity=granularity, compare=compare, what_if=what_if,
                 question_id=question, channel=channel, languages=languages,
-                taps_kept_days=settings.retain_taps_days,
+                taps_kept_days=settings.retain_taps_days, show_hidden_comments=session.access.is_admin,
             )  # fmt: skip
         except InvalidInput as exc:
             error = str(exc)
             detail = dashboard.location_detail(
-                conn, location_id, "30d", question_id=question, channel=channel, languages=languages
-            )
+                conn, location_id, "30d", question_id=question, channel=channel, languages=languages,
+                show_hidden_comments=session.access.is_admin,
+            )  # fmt: skip
         open_alerts = dashboard.open_alerts(conn, frozenset({location_id})).get(location_id, 0)
     view = {"range": range, "start": start, "last": last, "granularity": granularity,
             "compare": None if compare == "previous" else compare, "question": question, "channel": channel,
             "what_if": detail.what_if}  # fmt: skip
     return render(
-        request, "location.html", session, d=detail, chart_json=chart_data(detail), range_name=range, start=start,
-        last=last, error=error, weekdays=WEEKDAYS, small_sample=SMALL_SAMPLE, open_alerts=open_alerts, view=view,
+        request, "location.html", session, d=detail, chart_json=chart_data(detail), chart_texts=chart_texts(),
+        range_name=range, start=start, last=last, error=error, weekdays=weekday_names(), small_sample=SMALL_SAMPLE,
+        open_alerts=open_alerts, view=view,
         range_view={"range": range, "question": question, "channel": channel},
     )  # fmt: skip

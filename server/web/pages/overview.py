@@ -52,6 +52,7 @@ def overview_page(
     desc: bool = False,
     question: QuestionQuery = None,
     channel: ChannelQuery = None,
+    archived: Annotated[bool, Query(description="also archived locations")] = False,
 ) -> HTMLResponse:
     """The overview over the picked range, of one question and one channel or all, open alerts marked; a bad
     custom range is shown as a message on the page."""
@@ -60,9 +61,11 @@ def overview_page(
     location_ids = session.access.location_ids
     with engine.connect() as conn:
         try:
-            rows = dashboard.overview(conn, location_ids, range, start, last, question_id=question, channel=channel)
+            rows = dashboard.overview(conn, location_ids, range, start, last, question_id=question, channel=channel,
+                                      archived=archived)  # fmt: skip
         except InvalidInput as exc:
             rows, error = [], str(exc)
+        group_rows = dashboard.group_overview(conn, rows)
         open_alerts = dashboard.open_alerts(conn, location_ids)
         questions = [MAIN_QUESTION, *dashboard.overview_questions(conn, location_ids, languages)]
     custom = {"start": start, "last": last} if range == "custom" else {}
@@ -70,7 +73,8 @@ def overview_page(
     return render(
         request, "overview.html", session, rows=sort_rows(rows, sort, desc), range_name=range, start=start, last=last,
         sort=sort, desc=desc, error=error, open_alerts=open_alerts, questions=questions, question_value=question or "",
-        view={"range": range, **custom, "sort": sort, "desc": desc, **picked},
+        group_rows=group_rows, archived=archived,
+        view={"range": range, **custom, "sort": sort, "desc": desc, **picked, "archived": archived},
         range_view={"range": range, "sort": sort, "desc": desc, **picked},
         location_view={"range": range, **custom, "channel": channel},
     )  # fmt: skip

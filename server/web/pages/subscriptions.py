@@ -24,18 +24,30 @@ from server.alerts.subscriptions import alert_subscriptions, subscribe_alerts, u
 from server.analytics import summaries
 from server.api.deps import SESSION_COOKIE, CsrfForm, EngineDep, PageSession
 from server.api.errors import answer_for
-from server.auth.accounts import Session, list_groups
+from server.auth.accounts import Session
+from server.groups import group_names
 from server.reports import subscriptions as reports
 from server.reports.data import scope_of
 from server.reports.periods import parse_hhmm
 from server.web.flash import set_flash
+from server.web.i18n import N_, gettext, gettext_format
 from server.web.render import render
 from shared.protocol import INT32_MAX
 
 router = APIRouter(prefix="/subscriptions", tags=["dashboard"], include_in_schema=False)
 
 SubscriptionId = Annotated[int, Path(ge=1, le=INT32_MAX, description="subscription id")]
-ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly"}
+ADJECTIVES = {"day": N_("daily"), "week": N_("weekly"), "month": N_("monthly")}
+SUBSCRIBED = {
+    "day": N_("Subscribed to daily reports of {name} at {when} {zone}."),
+    "week": N_("Subscribed to weekly reports of {name} at {when} {zone}."),
+    "month": N_("Subscribed to monthly reports of {name} at {when} {zone}."),
+}
+STOPPED = {
+    "daily": N_("Stopped daily reports of {name}."),
+    "weekly": N_("Stopped weekly reports of {name}."),
+    "monthly": N_("Stopped monthly reports of {name}."),
+}
 REFUSED = (InvalidInput, Forbidden, NotFound)  # said on this page (not the error page), with what was typed
 FormText = Annotated[str, Form(max_length=64)]
 
@@ -82,7 +94,7 @@ def _view(
 def _report_rows(conn: Connection, subscriptions: list[reports.Subscription]) -> list[ReportRow]:
     """The subscriptions with the names of their locations and groups."""
     location_ids = frozenset(s.location_id for s in subscriptions if s.location_id is not None)
-    names: dict[tuple[int | None, int | None], str] = {(None, group_id): name for group_id, name in list_groups(conn)}
+    names: dict[tuple[int | None, int | None], str] = {(None, group_id): name for group_id, name in group_names(conn)}
     names |= {(p.id, None): p.name for p in summaries.visible_locations(conn, location_ids)} if location_ids else {}
     return [
         ReportRow(s.id, names[s.location_id, s.group_id], s.group_id is not None, ADJECTIVES[s.every], s.at,
@@ -100,7 +112,7 @@ def subscribe_to_alerts(request: Request, engine: EngineDep, session: CsrfForm, 
             location_id, group_id = _scope(scope)
             subscription_id = subscribe_alerts(conn, user_id=user_id, location_id=location_id, group_id=group_id)
             name = next(a.name for a in alert_subscriptions(conn, user_id) if a.id == subscription_id)
-            _flash(request, conn, f"Subscribed to alerts of {name}.")
+            _flash(request, conn, gettext_format("Subscribed to alerts of {name}.", name=name))
     except REFUSED as exc:
         return _view(request, engine, session, error=exc, form={"alert_scope": scope})
     return _back()
@@ -113,7 +125,7 @@ def stop_alerts(request: Request, subscription_id: SubscriptionId, engine: Engin
     with engine.begin() as conn:
         name = next((a.name for a in alert_subscriptions(conn, user_id) if a.id == subscription_id), "")
         unsubscribe_alerts(conn, subscription_id, user_id=user_id)
-        _flash(request, conn, f"Stopped alerts of {name}.")
+        _flash(request, conn, gettext_format("Stopped alerts of {name}.", name=name))
     return _back()
 
 
@@ -132,7 +144,7 @@ def subscribe_to_reports(
             name = scope_of(conn, location_id=location_id, group_id=group_id).name
             when = parse_hhmm(at).strftime("%H:%M")
             zone = reports.user_timezone(conn, user_id)
-            _flash(request, conn, f"Subscribed to {ADJECTIVES[every]} reports of {name} at {when} {zone}.")
+            _flash(request, conn, gettext_format(SUBSCRIBED[every], name=name, when=when, zone=zone))
     except REFUSED as exc:
         return _view(request, engine, session, error=exc, form={"report_scope": scope, "every": every, "at": at})
     return _back()
@@ -145,8 +157,8 @@ def stop_reports(request: Request, subscription_id: SubscriptionId, engine: Engi
     with engine.begin() as conn:
         mine = [s for s in reports.report_subscriptions(conn, user_id) if s.id == subscription_id]
         reports.unsubscribe(conn, subscription_id, user_id=user_id)
-        what = " ".join(f"{row.every} reports of {row.name}" for row in _report_rows(conn, mine)) or "the reports"
-        _flash(request, conn, f"Stopped {what}.")
+        what = " ".join(gettext_format(STOPPED[row.every], name=row.name) for row in _report_rows(conn, mine))
+        _flash(request, conn, what or gettext("Stopped the reports."))
     return _back()
 
 
@@ -158,8 +170,12 @@ def set_timezone(request: Request, engine: EngineDep, session: CsrfForm, timezon
         with engine.begin() as conn:
             reports.set_user_timezone(conn, user_id, zone)
             effective = reports.user_timezone(conn, user_id)
-            whose = "" if zone else " (your first location's)"
-            _flash(request, conn, f"Your reports arrive in {effective} time{whose}.")
+            arrive = (
+                N_("Your reports arrive in {zone} time.")
+                if zone
+                else N_("Your reports arrive in {zone} time (your first location's).")
+            )
+            _flash(request, conn, gettext_format(arrive, zone=effective))
     except REFUSED as exc:
         return _view(request, engine, session, error=exc, form={"timezone": timezone})
     return _back()

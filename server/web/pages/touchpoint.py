@@ -61,12 +61,12 @@ def touchpoint_page(
     slug: str, request: Request, engine: EngineDep, accept_language: Annotated[str | None, Header()] = None
 ) -> HTMLResponse:
     """The page of an active touchpoint, in the language ``Accept-Language`` prefers among the location's; the
-    same 404 page for an unknown and a revoked one."""
+    same 404 page for an unknown and a revoked one, and for one of an archived location."""
     target = None
     if SLUG.match(slug):
         with engine.connect() as conn:
             target = find_active(conn, slug)
-    if target is None:
+    if target is None or target.archived:
         missing: dict[str, Any] = {"text": touch_view.WEB_TEXTS, "language": "en", "assets": asset_urls()}
         return templates.TemplateResponse(request, "touchpoint_missing.html", missing, status_code=404)
     page = target.page_config()

@@ -15,6 +15,7 @@
   var now = "#1f6fb2", before = "#a9b4c2";
   Chart.defaults.animation = false; // charts appear at once, and screenshots are stable
 
+  var texts = JSON.parse(document.getElementById("chart-texts").textContent); // legends in the page's language
   var trend = data.trend, band = "rgba(31, 111, 178, 0.15)";
   var hollow = trend.small.map(function (small) { return small ? "#fff" : now; });
   new Chart(document.getElementById("trend-chart"), {
@@ -22,12 +23,12 @@
     data: {
       labels: trend.labels,
       datasets: [
-        {label: "95 % low", data: trend.low, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: false},
-        {label: "95 % interval", data: trend.high, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: "-1",
+        {label: texts.low, data: trend.low, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: false},
+        {label: texts.interval, data: trend.high, borderWidth: 0, pointRadius: 0, spanGaps: true, fill: "-1",
          backgroundColor: band},
-        {label: "this period", data: trend.now, borderColor: now, backgroundColor: hollow, pointBorderColor: now,
+        {label: texts.now, data: trend.now, borderColor: now, backgroundColor: hollow, pointBorderColor: now,
          pointRadius: 3, spanGaps: true, tension: 0.2},
-        {label: "compared with", data: trend.before, borderColor: before, backgroundColor: before, borderDash: [4, 3],
+        {label: texts.compared, data: trend.before, borderColor: before, backgroundColor: before, borderDash: [4, 3],
          pointRadius: 0, spanGaps: true, tension: 0.2}
       ]
     },
@@ -35,9 +36,9 @@
       responsive: true, maintainAspectRatio: false,
       scales: {y: {suggestedMin: trend.nps ? -100 : 0, suggestedMax: 100}},
       plugins: {
-        legend: {position: "bottom", labels: {filter: function (item) { return item.text !== "95 % low"; }}},
+        legend: {position: "bottom", labels: {filter: function (item) { return item.text !== texts.low; }}},
         tooltip: {callbacks: {afterLabel: function (ctx) {
-          return ctx.datasetIndex === 2 ? "n = " + trend.n[ctx.dataIndex] + (trend.small[ctx.dataIndex] ? " (few)" : "") : "";
+          return ctx.datasetIndex === 2 ? "n = " + trend.n[ctx.dataIndex] + (trend.small[ctx.dataIndex] ? " (" + texts.few + ")" : "") : "";
         }}}
       }
     }
@@ -48,8 +49,8 @@
     data: {
       labels: data.faces.labels,
       datasets: [
-        {label: "this period", data: data.faces.now, backgroundColor: now},
-        {label: "period before", data: data.faces.before, backgroundColor: before}
+        {label: texts.now, data: data.faces.now, backgroundColor: now},
+        {label: texts.before, data: data.faces.before, backgroundColor: before}
       ]
     },
     options: {responsive: true, maintainAspectRatio: false, plugins: {legend: {position: "bottom"}}}
