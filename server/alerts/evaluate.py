@@ -196,8 +196,10 @@ def _apply(engine: Engine, finding: Finding, now: datetime, report: EvaluationRe
 
 
 def _places(conn: Connection) -> list[Place]:
+    """The locations rules watch: every one but the archived (a closed site is silent and its kiosks are refused, so
+    watching it would only cry wolf; its open alerts stay as they were, for someone to acknowledge)."""
     c = locations.c
-    query = select(c.id, c.timezone, c.scale, c.config).order_by(c.id)
+    query = select(c.id, c.timezone, c.scale, c.config).where(c.archived_at.is_(None)).order_by(c.id)
     memberships = groups_of_locations(conn)
     return [Place(r.id, r.timezone, r.scale, r.config, memberships.get(r.id, frozenset())) for r in conn.execute(query)]
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from server import groups as server_groups
+from server import lifecycle
 from server.alerts.evaluate import evaluate, window_ends
 from server.alerts.rules import add_rule
 from server.alerts.targets import set_target
@@ -322,6 +323,20 @@ def test_silence_without_opening_hours_is_judged_all_day_and_ends_with_a_press(k
     assert run(now + timedelta(minutes=5)).clearing == [alert_id]
     post([press(4, -15, at=now)])
     assert run(now + timedelta(minutes=20)).closed == [alert_id]
+
+
+def test_an_archived_location_opens_no_silence_or_offline_alert(engine, location, kiosk, rule, run):
+    now = _tomorrow_at(3)
+    rule("silence", window="15m")
+    rule("offline", window="30m")
+    _heard(engine, kiosk.kiosk_id, now - timedelta(hours=2))
+    with engine.begin() as conn:
+        lifecycle.archive_location(conn, location)
+
+    assert run(now).opened == []
+    with engine.begin() as conn:
+        lifecycle.archive_location(conn, location, archived=False)
+    assert len(run(now).opened) == 2  # the same rules judge it again once it is back
 
 
 def test_offline_is_one_alert_per_kiosk_not_heard_from(engine, location, kiosk, enroll, rule, run, stored, events):
