@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ from server.web import i18n
 from tests.support.browser import DESKTOP, sign_in
 from tests.support.i18n import CLOSE, OPEN, PSEUDO, pseudo
 from tests.support.live import free_port
+from tests.support.receivers import wait_until
 from tests.support.sessions import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -106,10 +106,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=20, what="the server started")
+    assert server.started, "the server did not start"
     url = f"http://127.0.0.1:{port}"
     send_taps(url, ids)
     assert len(evaluate(engine).opened) == 1
