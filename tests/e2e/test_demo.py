@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -158,9 +158,18 @@ def test_demo_serves_a_year_of_data_a_live_kiosk_at_a_seeded_location_and_stops_
     assert code == 0, output
     _assert_quiet(output)
 
+    started = datetime.now(UTC)
     second = DemoRun.start(tmp_path, port, "second")
     try:
         again = second.instructions(timeout=60)
+
+        # Ctrl-C once the kiosk window runs (it syncs again), as after the first start.
+        def synced_again() -> bool | None:
+            fleet = httpx.get(f"{base}/api/v1/kiosks", headers={"Authorization": f"Bearer {key}"}).json()
+            seen = {kiosk["kiosk_id"]: kiosk["last_seen_at"] for kiosk in fleet}[demo["kiosk_id"]]
+            return True if seen and datetime.fromisoformat(seen.replace("Z", "+00:00")) >= started else None
+
+        _wait_for(synced_again, 30, "the demo kiosk to sync after the second start")
     finally:
         code, output = second.interrupt()
     assert code == 0, output
