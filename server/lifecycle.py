@@ -59,13 +59,20 @@ class Location:
     archived_at: datetime | None
 
 
+_LOCATION = (locations.c.id, locations.c.name, locations.c.timezone, locations.c.archived_at)
+
+
 def get_location(conn: Connection, location_id: int) -> Location:
     """One location's name, zone and archive time. Raises NotFound for an unknown id."""
-    c = locations.c
-    row = conn.execute(select(c.id, c.name, c.timezone, c.archived_at).where(c.id == location_id)).first()
+    row = conn.execute(select(*_LOCATION).where(locations.c.id == location_id)).first()
     if row is None:
         raise NotFound(f"location {location_id} does not exist")
-    return Location(row.id, row.name, row.timezone, row.archived_at)
+    return Location(*row)
+
+
+def list_locations(conn: Connection) -> list[Location]:
+    """Every location, archived ones too, by id (one query)."""
+    return [Location(*row) for row in conn.execute(select(*_LOCATION).order_by(locations.c.id))]
 
 
 def rename_location(conn: Connection, location_id: int, name: str) -> Location:
@@ -175,14 +182,23 @@ class Kiosk:
     successor_id: str | None
 
 
+_KIOSK = (kiosks.c.id, kiosks.c.name, kiosks.c.location_id, kiosks.c.retired_at, kiosks.c.successor_id)
+
+
 def get_kiosk(conn: Connection, kiosk_id: str) -> Kiosk:
     """One kiosk. Raises NotFound for an unknown id."""
-    c = kiosks.c
-    query = select(c.id, c.name, c.location_id, c.retired_at, c.successor_id).where(c.id == kiosk_id)
-    row = conn.execute(query).first()
+    row = conn.execute(select(*_KIOSK).where(kiosks.c.id == kiosk_id)).first()
     if row is None:
         raise NotFound(f"kiosk {kiosk_id} does not exist")
-    return Kiosk(row.id, row.name, row.location_id, row.retired_at, row.successor_id)
+    return Kiosk(*row)
+
+
+def list_kiosks(conn: Connection, *, location_id: int | None = None) -> list[Kiosk]:
+    """Every kiosk (or those of one location), revoked and moved ones too, by location then id (one query)."""
+    query = select(*_KIOSK).order_by(kiosks.c.location_id, kiosks.c.id)
+    if location_id is not None:
+        query = query.where(kiosks.c.location_id == location_id)
+    return [Kiosk(*row) for row in conn.execute(query)]
 
 
 def rename_kiosk(conn: Connection, kiosk_id: str, name: str) -> Kiosk:

@@ -167,6 +167,11 @@ def _emit(as_json: bool, payload: dict[str, object], human: str) -> None:
     typer.echo(json.dumps(payload) if as_json else human)
 
 
+def _emit_list(as_json: bool, rows: list[dict[str, Any]], human: str, empty: str) -> None:
+    """A list command's output: a JSON array, or the lines (``empty`` when there are none)."""
+    typer.echo(json.dumps(rows) if as_json else human or empty)
+
+
 @app.command()
 @server_side
 def server(

@@ -7,13 +7,12 @@ A touchpoint's address is printed absolute under ``SMILEPOST_PUBLIC_URL`` when i
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from server.cli import JsonOpt, _admin_connection, _emit, _settings, app, server_side
+from server.cli import JsonOpt, _admin_connection, _emit, _emit_list, _settings, app, server_side
 
 if TYPE_CHECKING:
     from server.touchpoints import Touchpoint
@@ -80,7 +79,7 @@ def channel_list(
         listed = list_touchpoints(conn, location_ids=None if location is None else [location])
     rows = [_touchpoint_json(t, public_url) for t in listed]
     human = "\n".join(_touchpoint_line(row) for row in rows)
-    typer.echo(json.dumps(rows) if as_json else human or "no web touchpoints")
+    _emit_list(as_json, rows, human, "no web touchpoints")
 
 
 def _touchpoint_json(touchpoint: Touchpoint, public_url: str | None) -> dict[str, Any]:

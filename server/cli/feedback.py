@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from server.cli import JsonOpt, _admin_connection, _emit, _settings, app, server_side
+from server.cli import JsonOpt, _admin_connection, _emit, _emit_list, _settings, app, server_side
 
 alert_app = typer.Typer(help="Alert rules: when a location's figures need someone's attention.", no_args_is_help=True)
 webhook_app = typer.Typer(
@@ -104,7 +104,7 @@ def alert_list(as_json: JsonOpt = False) -> None:
         f"{'' if r['enabled'] else ' (disabled)'}"
         for r in rows
     )
-    typer.echo(json.dumps(rows) if as_json else human or "no alert rules")
+    _emit_list(as_json, rows, human, "no alert rules")
 
 
 @alert_app.command("disable")

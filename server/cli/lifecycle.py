@@ -14,6 +14,7 @@ from server.cli import (
     JsonOpt,
     _admin_connection,
     _emit,
+    _emit_list,
     _progress,
     _settings,
     db_app,
@@ -49,12 +50,10 @@ def _kiosk_json(kiosk: Kiosk) -> dict[str, Any]:
 @server_side
 def location_list(as_json: JsonOpt = False) -> None:
     """List locations, archived ones too: id, name, time zone, archived."""
-    from server.db import locations
-    from server.lifecycle import get_location
+    from server.lifecycle import list_locations
 
     with _admin_connection() as conn:
-        ids = conn.execute(locations.select().with_only_columns(locations.c.id).order_by(locations.c.id)).scalars()
-        places = [get_location(conn, location_id) for location_id in ids.all()]
+        places = list_locations(conn)
     human = "\n".join(f"{p.id}\t{p.name}\t{p.timezone}" + ("\tarchived" if p.archived_at else "") for p in places)
     empty = "no locations; add one with `smilepost location add`"
     _emit_list(as_json, [_location_json(p) for p in places], human, empty)
@@ -148,14 +147,10 @@ def kiosk_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List kiosks (revoked and moved ones too): id, name, location, moved to."""
-    from server.db import kiosks
-    from server.lifecycle import get_kiosk
+    from server.lifecycle import list_kiosks
 
     with _admin_connection() as conn:
-        query = kiosks.select().with_only_columns(kiosks.c.id).order_by(kiosks.c.location_id, kiosks.c.id)
-        if location is not None:
-            query = query.where(kiosks.c.location_id == location)
-        listed = [get_kiosk(conn, kiosk_id) for kiosk_id in conn.execute(query).scalars().all()]
+        listed = list_kiosks(conn, location_id=location)
     human = "\n".join(
         f"{k.id}\t{k.name}\tlocation {k.location_id}" + (f"\tmoved to {k.successor_id or '(not paired yet)'}"
                                                          if k.retired_at else "")
@@ -289,10 +284,3 @@ def db_rebuild_rollups(
         for d in done
     ]  # fmt: skip
     _emit_list(as_json, rows, "\n".join(lines), "no locations")
-
-
-def _emit_list(as_json: bool, rows: list[dict[str, Any]], human: str, empty: str) -> None:
-    """A list command's output: a JSON array, or the lines (``empty`` when there are none)."""
-    import json
-
-    typer.echo(json.dumps(rows) if as_json else human or empty)

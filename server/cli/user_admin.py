@@ -5,13 +5,21 @@ command has ``--json``. Keys are never printed again after ``apikey create``: on
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from server.cli import JsonOpt, _admin_connection, _emit, _password_from_stdin, apikey_app, server_side, user_app
+from server.cli import (
+    JsonOpt,
+    _admin_connection,
+    _emit,
+    _emit_list,
+    _password_from_stdin,
+    apikey_app,
+    server_side,
+    user_app,
+)
 
 if TYPE_CHECKING:
     from server.auth.keys import ApiKeyInfo
@@ -31,7 +39,7 @@ def user_list(as_json: JsonOpt = False) -> None:
         listed = list_users(conn)
     rows = [_user_json(user) for user in listed]
     human = "\n".join(_user_line(user) for user in listed)
-    typer.echo(json.dumps(rows) if as_json else human or "no users; add one with `smilepost user add`")
+    _emit_list(as_json, rows, human, "no users; add one with `smilepost user add`")
 
 
 @user_app.command("disable")
@@ -94,7 +102,7 @@ def apikey_list(as_json: JsonOpt = False) -> None:
     with _admin_connection() as conn:
         rows = [_key_json(key) for key in list_api_keys(conn)]
     human = "\n".join(_key_line(row) for row in rows)
-    typer.echo(json.dumps(rows) if as_json else human or "no API keys; make one with `smilepost apikey create`")
+    _emit_list(as_json, rows, human, "no API keys; make one with `smilepost apikey create`")
 
 
 @apikey_app.command("revoke")
