@@ -66,11 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     # No /docs or /redoc: FastAPI serves their scripts from a CDN, which closed networks (and our CSP) do not allow.
-    # Every request notes its dashboard language (server.web.i18n) before its endpoint runs.
-    app = SmilepostApp(
-        title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-        dependencies=[Depends(i18n.locale_dependency)],
-    )  # fmt: skip
+    app = SmilepostApp(title="Smilepost", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.kiosk_limiter = (
@@ -86,8 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
     app.include_router(metrics_router)
-    for module in (taps, touchpoints, alerts, kiosk, kiosks, locations, export, pairing, health, audit_routes):
+    for module in (
+        taps, touchpoints, alerts, kiosk, kiosks, locations, export, pairing, health, audit_routes, comment_routes,
+    ):  # fmt: skip
         app.include_router(module.router)
+    # Every page request notes its dashboard language (server.web.i18n) before its endpoint runs; the API, kiosk
+    # syncs above all, has no words to translate and skips the work.
+    page_language = [Depends(i18n.locale_dependency)]
     for page in (
         auth,
         overview,
@@ -102,11 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_users,
         admin_audit,
         account,
+        comment_pages,
         touchpoint,
     ):
-        app.include_router(page.router)
-    app.include_router(comment_routes.router)
-    app.include_router(comment_pages.router)
+        app.include_router(page.router, dependencies=page_language)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
     return app

@@ -292,6 +292,8 @@ def visible_locations(conn: Connection, location_ids: frozenset[int] | None, *, 
     membership = select(group_locations.c.location_id, groups.c.name).join(
         groups, groups.c.id == group_locations.c.group_id
     )
+    if location_ids is not None:
+        membership = membership.where(group_locations.c.location_id.in_(sorted(location_ids)))
     for location_id, name in conn.execute(membership.order_by(groups.c.name)):
         names.setdefault(location_id, []).append(name)
     out = []

@@ -201,7 +201,7 @@ def access_of(conn: Connection, user_id: int) -> Access:
         return Access(user_id=user.id, email=user.email, role="admin", location_ids=None, language=user.language)
     granted_groups = select(user_groups.c.group_id).where(user_groups.c.user_id == user_id)
     direct = select(user_locations.c.location_id).where(user_locations.c.user_id == user_id)
-    ids = frozenset(conn.execute(direct).scalars()) | frozenset(conn.execute(locations_under(granted_groups)).scalars())
+    ids = frozenset(conn.execute(direct.union(locations_under(granted_groups))).scalars())
     return Access(user_id=user.id, email=user.email, role=user.role, location_ids=ids, language=user.language)
 
 

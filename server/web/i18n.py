@@ -4,9 +4,10 @@
 
 The language of a request is the signed-in user's setting (``users.language``), else the first of the browser's
 ``Accept-Language`` languages that the dashboard speaks, else English (:func:`choose`). :func:`locale_dependency`
-notes it for the whole request (an application dependency), :func:`server.web.render.render` renders in it, so
-Python code that words something for a page may call :func:`gettext` while it handles the request. Outside a
-request (the CLI, reports, e-mail), :func:`gettext` is English.
+notes it for the whole request (a dependency of every page router; the API skips it),
+:func:`server.web.render.render` renders in it, so Python code that words something for a page may call
+:func:`gettext` while it handles the request. Outside a request (the CLI, reports, e-mail), :func:`gettext` is
+English.
 
 Strings at module level are marked with :func:`N_` (unchanged) and translated where they are shown. Error messages
 of the library (``server.InvalidInput`` and friends) stay English. Numbers and dates go through Babel in the
@@ -92,7 +93,7 @@ def request_language(request: Request, setting: str | None) -> str:
 
 
 async def locale_dependency(request: Request, session: OptionalSession) -> str:
-    """The request's language, noted for the rest of the request (an application-wide dependency; async so that
+    """The request's language, noted for the rest of the request (a dependency of every page router; async so that
     what it notes is seen by the endpoint and the error handlers that run after it)."""
     language = request_language(request, session.access.language if session else None)
     _LOCALE.set(language)
