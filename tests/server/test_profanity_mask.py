@@ -95,7 +95,8 @@ def admin(client, engine):
 
 @pytest.fixture
 def commented(send, tap, make_batch):
-    """The MASKED comments sent by the location's kiosk ten minutes ago, one sad tap each."""
+    """The MASKED comments sent by the location's kiosk ten minutes ago, one sad tap each. Ten minutes ago may be
+    yesterday in Oslo (just after midnight), so pages read them with ``range=7d``, never ``range=today``."""
     at = (datetime.now(UTC) - timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
     sent = [tap(score=1, tapped_at=at, comment=typed) for typed, _ in MASKED]
     assert send(sent).json()["accepted"] == len(sent)
@@ -103,7 +104,7 @@ def commented(send, tap, make_batch):
 
 
 def test_the_location_page_shows_comments_as_typed_by_default(admin, location, commented):
-    page = admin.get(f"/locations/{location}?range=today").text
+    page = admin.get(f"/locations/{location}?range=7d").text
 
     for typed, shown in MASKED:
         assert _escaped(typed) in page and _escaped(shown) not in page
@@ -113,7 +114,7 @@ def test_the_location_page_masks_comments_in_english_norwegian_and_german(admin,
     with engine.begin() as conn:
         set_profanity_mask(conn, location, True)
 
-    page = admin.get(f"/locations/{location}?range=today").text
+    page = admin.get(f"/locations/{location}?range=7d").text
 
     for typed, shown in MASKED:
         assert _escaped(shown) in page and _escaped(typed) not in page
