@@ -37,8 +37,8 @@ wheelhouse: install  ## Smilepost's wheel and every wheel its kiosk and server e
 test-installs: wheelhouse  ## fresh kiosk, server and core-only venvs from the wheelhouse (the test downloads nothing)
 	SMILEPOST_TEST_WHEELHOUSE=$(abspath $(WHEELHOUSE)) $(BIN)/python -m pytest -m installs tests/e2e/test_installs.py
 
-bench: install  ## benchmarks (ingest, summary, fleet, drain) with ratios against baselines; not part of `make test`
-	$(BIN)/python -m benchmarks
+bench: install  ## benchmarks (dashboard, fleet, ingest, drain, kiosk, …) with ratios against same-run baselines; QUICK=1: under 2 min
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 LOCALES := server/web/locale
 i18n: install  ## re-extract the dashboard's messages and update the nb and de catalogues (then translate the new ones)

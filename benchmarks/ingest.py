@@ -2,12 +2,13 @@
 
 Baselines, same rows, same schema, same durability, one transaction per 1000 rows:
 SQLite — ``sqlite3`` executemany (WAL, synchronous=FULL); PostgreSQL — psycopg executemany and COPY
-(fsync and synchronous_commit on). Target: the API reaches >= 50 % of the raw figure.
+(fsync and synchronous_commit on). Targets: the API reaches >= 50 % of raw executemany on SQLite, >= 60 % of
+COPY on PostgreSQL.
 
 The machine is shared (two cores here), so each figure is the best of ``--rounds`` rounds that alternate
 API and raw runs, each on a fresh database: a burst of someone else's load hits one round, not one side.
 
-    python -m benchmarks.ingest [--taps 100000] [--rounds 3] [--postgres/--no-postgres]
+    python -m benchmarks.ingest [--quick] [--taps 100000] [--rounds 3] [--postgres/--no-postgres]
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from shared.protocol import TapBatch
 
 BATCH = 1000
 STREAMS = 2  # concurrent connections: one request's parsing overlaps another's commit
-TARGET = 0.5
+TARGET = 0.5  # SQLite: API / raw executemany
+PG_TARGET = 0.6  # PostgreSQL: API / COPY (#15)
 COLUMNS = (
     "id", "kiosk_id", "location_id", "seq", "question_id", "scale", "score", "tapped_at", "effective_at",
     "local_date", "local_hour", "mono_ns", "boot_id", "followup", "comment", "flags", "received_at",
@@ -173,7 +175,10 @@ def _postgres_round(cluster: str, tmp: str, round_: int, bodies: list[bytes]) ->
     return api, raw[0], raw[1]
 
 
-def run(total: int = 100_000, postgres: bool = True, rounds: int = 3) -> None:
+def run(quick: bool = False, *, total: int | None = None, postgres: bool = True, rounds: int | None = None) -> None:
+    """Both figures; ``quick``: 20,000 taps, one round (a first look, about 25 s with PostgreSQL)."""
+    total = total or (20_000 if quick else 100_000)
+    rounds = rounds or (1 if quick else 3)
     bodies = make_bodies(total)
     best = f"best of {rounds}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,18 +195,19 @@ def run(total: int = 100_000, postgres: bool = True, rounds: int = 3) -> None:
     api, many, copy = map(max, zip(*runs, strict=True))
     report(
         f"ingest postgresql ({best}): API {api:,.0f} taps/s vs raw psycopg executemany {many:,.0f} taps/s"
-        f" = {api / many:.0%}, vs COPY {copy:,.0f} taps/s = {api / copy:.0%} (target >= {TARGET:.0%})",
-        met=api / max(many, copy) >= TARGET,
+        f" = {api / many:.0%}, vs COPY {copy:,.0f} taps/s = {api / copy:.0%} (target >= {PG_TARGET:.0%} of COPY)",
+        met=api / copy >= PG_TARGET,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--taps", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20,000 taps, one round")
+    parser.add_argument("--taps", type=int, help="default 100,000 (20,000 with --quick)")
+    parser.add_argument("--rounds", type=int, help="default 3 (1 with --quick)")
     parser.add_argument("--postgres", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    run(args.taps, args.postgres, args.rounds)
+    run(args.quick, total=args.taps, postgres=args.postgres, rounds=args.rounds)
 
 
 if __name__ == "__main__":

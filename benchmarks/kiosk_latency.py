@@ -11,6 +11,10 @@ Prints, all measured in this one run on this machine:
 3. **idle CPU % and RSS** of the running app over ``--idle-seconds`` (the attract screen appears after
    ``attract_after_seconds`` = 30 s, as on a real kiosk), from ``/proc/self`` (no psutil needed).
 
+For the kiosk's memory, idle CPU and cold start beside a bare Kivy app's, in fresh processes on a private Xvfb,
+use :mod:`benchmarks.kiosk` (#15); this process imports pytest (``kivy.tests.common``), so its RSS is ~5 MiB above
+the kiosk's own.
+
 Run it on a real display, or under Xvfb (``xvfb-run -s "-screen 0 1280x800x24" python -m benchmarks.kiosk_latency``),
 for figures that mean something: SDL's *offscreen* driver on Mesa/EGL grows the process by ~1 MiB per
 redrawn frame (a bare Kivy app with one changing colour does it too; under Xvfb/GLX the same app stays

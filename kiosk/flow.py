@@ -55,6 +55,9 @@ CUSTOMER_SCREENS = ("ask", "aspect", "thanks", "followup", "comment", "attract")
 ANSWER_SCREENS = ("ask", "aspect", "thanks", "followup", "attract")  # where a digit key is an answer
 MID_CUSTOMER_SCREENS = ("aspect", "thanks", "followup", "comment")  # a new config waits for the next customer
 STAFF_SCREENS = ("pin", "admin", "pairing")
+RESTING_SCREENS = ("attract", "closed")  # static screens where a touch records nothing: see frame_rate()
+RESTING_FPS = 20.0
+RESTING_AFTER_SECONDS = 1.0  # a resting screen is drawn (and touchable) at full rate first
 KEY_BACKSPACE, KEY_ESCAPE = 8, 27
 KEY_ENTER = (13, 271)  # Return, keypad Enter
 _DIGITS = frozenset("0123456789")
@@ -299,6 +302,15 @@ def after_idle(screen: str) -> Literal["ask", "attract"] | None:
     if screen in ("admin", "pin"):
         return "ask"
     return "attract" if screen == "ask" else None
+
+
+def frame_rate(screen: str, active_fps: float) -> float:
+    """Frames per second for ``screen``: ``active_fps`` (Kivy's maxfps), or :data:`RESTING_FPS` on a screen
+    that waits for nobody in particular (:data:`RESTING_SCREENS`, #15). Kivy polls input and ticks its clock at
+    this rate even when nothing is redrawn, which is a kiosk's whole idle CPU; a touch on a resting screen only
+    leaves it (nothing is recorded) and is seen within 1 / RESTING_FPS seconds. The app slows down only
+    :data:`RESTING_AFTER_SECONDS` after such a screen appears."""
+    return min(RESTING_FPS, active_fps) if screen in RESTING_SCREENS else active_fps
 
 
 def new_config_applies_now(screen: str) -> bool:
@@ -551,6 +563,9 @@ __all__ = [
     "PIN_LOCK_SECONDS",
     "PIN_MAX_DIGITS",
     "PIN_MAX_FAILURES",
+    "RESTING_AFTER_SECONDS",
+    "RESTING_FPS",
+    "RESTING_SCREENS",
     "UNPAIRED_CONFIG",
     "Asking",
     "DigitEntry",
@@ -566,6 +581,7 @@ __all__ = [
     "code_problem",
     "customer_questions",
     "followup_reasons",
+    "frame_rate",
     "in_admin_corner",
     "key_digit",
     "new_config_applies_now",

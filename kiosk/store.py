@@ -129,6 +129,7 @@ WHERE id = :id AND held = 1 AND synced_at IS NULL
 """
 _TAP_COLUMNS = "seq, id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, first_tap_id"
 _PENDING = "synced_at IS NULL AND held = 0 AND quarantined_at IS NULL"
+_PENDING_WIRE = f"SELECT {_TAP_COLUMNS} FROM taps WHERE {_PENDING} AND seq > ? ORDER BY seq LIMIT ?"
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,20 @@ class StoreCounts:
     synced: int
     held: int = 0  # part of pending: taps waiting for their follow-up answer
     quarantined: int = 0  # not pending, not synced: refused by name by the server (422), kept
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    """The next pending taps, read for sending: their ``seq`` and ids in order, and ``taps_json``, the JSON array of
+    the taps as ``POST /api/v1/taps`` carries them (what :class:`~shared.protocol.Tap` serializes to, a tap's
+    ``first_tap_id`` only when set)."""
+
+    seqs: list[int]
+    ids: list[str]
+    taps_json: str
+
+    def __len__(self) -> int:
+        return len(self.seqs)
 
 
 @dataclass(frozen=True)
@@ -346,6 +361,20 @@ class Store:
         rows = self.taps.rows_where(_PENDING, order_by="seq", select=_TAP_COLUMNS, limit=limit)
         return [_tap_from_row(row) for row in rows]
 
+    def pending_batch(self, limit: int = 1000, *, after_seq: int = 0) -> PendingBatch:
+        """What :meth:`pending` returns (from ``seq`` above ``after_seq``), ready to send: the rows go to wire
+        JSON without a :class:`~shared.protocol.Tap` each (the sync hot path; every row was validated when it was
+        recorded, and a row the server refuses by name is quarantined). Raises ValueError for a limit below 1.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        rows = self.db.conn.execute(_PENDING_WIRE, (after_seq, limit)).fetchall()
+        return PendingBatch(
+            seqs=[row[0] for row in rows],
+            ids=[row[1] for row in rows],
+            taps_json=json.dumps([_wire_tap(row) for row in rows], ensure_ascii=False, separators=(",", ":")),
+        )
+
     def quarantine(self, reasons: dict[UUID, str], at: datetime | None = None) -> int:
         """Set these unsynced taps aside (kept, never sent again) with a reason each; return how many changed.
 
@@ -383,32 +412,40 @@ class Store:
 
         Ids that are unknown or already synced are left alone. Raises sqlite3.Error if SQLite cannot commit.
         """
+        return self._mark_synced("id", [str(UUID(str(i))) for i in ids], at)
+
+    def mark_seqs_synced(self, seqs: Sequence[int], at: datetime | None = None) -> int:
+        """:meth:`mark_synced` by ``seq`` (a :class:`PendingBatch`'s): return how many were newly marked.
+        Raises sqlite3.Error if SQLite cannot commit."""
+        return self._mark_synced("seq", list(seqs), at)
+
+    def _mark_synced(self, column: str, keys: list[Any], at: datetime | None) -> int:
+        """Set ``synced_at`` on the unsynced taps whose ``column`` ("id" or "seq") is one of ``keys``, in chunks of
+        _MARK_CHUNK, one transaction; how many were newly marked. Raises sqlite3.Error if SQLite cannot commit."""
         stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat()
-        keys = [str(UUID(str(i))) for i in ids]
         marked = 0
         with self.db.atomic():
             for start in range(0, len(keys), _MARK_CHUNK):
                 chunk = keys[start : start + _MARK_CHUNK]
-                # Table.update() works by primary key (seq); the sync side knows ids, and wants a count back.
                 marks = ", ".join("?" * len(chunk))
                 cursor = self.db.execute(
-                    f"UPDATE taps SET synced_at = ? WHERE synced_at IS NULL AND id IN ({marks})",
-                    [stamp, *chunk],
+                    f"UPDATE taps SET synced_at = ? WHERE synced_at IS NULL AND {column} IN ({marks})", [stamp, *chunk]
                 )
                 marked += cursor.rowcount
         return marked
 
     def counts(self) -> StoreCounts:
         """Total, pending (held included), synced and quarantined taps, read in one consistent query."""
-        # One statement, so all numbers come from one snapshot; the unsynced counts use the partial index.
+        # One statement, so all numbers come from one snapshot; the unsynced rows are read once, through the partial
+        # index (a sync reads these with every batch, while the queue may be long).
         sql = (
-            "SELECT (SELECT count(*) FROM taps) AS total,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NULL) AS pending,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NULL AND held = 1) AS held,"
-            " (SELECT count(*) FROM taps WHERE synced_at IS NULL AND quarantined_at IS NOT NULL) AS quarantined"
+            "SELECT (SELECT count(*) FROM taps),"
+            " count(CASE WHEN quarantined_at IS NULL THEN 1 END),"
+            " count(CASE WHEN quarantined_at IS NULL AND held = 1 THEN 1 END),"
+            " count(quarantined_at)"
+            " FROM taps WHERE synced_at IS NULL"
         )
-        row = next(self.db.query(sql))
-        total, pending, held, quarantined = (int(row[k]) for k in ("total", "pending", "held", "quarantined"))
+        total, pending, held, quarantined = self.db.execute(sql).fetchone()
         return StoreCounts(
             total=total, pending=pending, synced=total - pending - quarantined, held=held, quarantined=quarantined
         )
@@ -521,8 +558,33 @@ def _row_from_tap(tap: Tap) -> dict[str, Any]:
     }
 
 
+def _wire_tap(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A :data:`_PENDING_WIRE` row as the tap's wire object, field for field what ``Tap.model_dump_json`` writes
+    (times in UTC end in ``Z``)."""
+    seq, tap_id, question_id, score, scale, tapped_at, mono_ns, boot_id, followup, comment, flags, first = row
+    if tapped_at.endswith("+00:00"):
+        tapped_at = tapped_at[:-6] + "Z"
+    wire = {
+        "id": tap_id, "seq": seq, "question_id": question_id, "scale": scale, "score": score,
+        "tapped_at": tapped_at, "mono_ns": mono_ns, "boot_id": boot_id, "followup": followup,
+        "comment": comment, "flags": [] if flags == "[]" else json.loads(flags),
+    }  # fmt: skip
+    if first is not None:
+        wire["first_tap_id"] = first
+    return wire
+
+
 def _tap_from_row(row: dict[str, Any]) -> Tap:
     return Tap.model_validate({**row, "flags": json.loads(row["flags"])})
 
 
-__all__ = ["FILENAME", "PROCESS_BOOT_ID", "Credentials", "OutboxDamaged", "QuarantinedTap", "Store", "StoreCounts"]
+__all__ = [
+    "FILENAME",
+    "PROCESS_BOOT_ID",
+    "Credentials",
+    "OutboxDamaged",
+    "PendingBatch",
+    "QuarantinedTap",
+    "Store",
+    "StoreCounts",
+]

@@ -54,7 +54,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -66,17 +67,18 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from kiosk import __version__
-from kiosk.store import Store
+from kiosk.store import PendingBatch, Store
 from shared.protocol import (
     CONFIG_FEATURES_HEADER,
+    HEARTBEAT_HINT_HEADER,
     MAX_TAPS_PER_BATCH,
+    SYNC_AFTER_HEADER,
     BatchResult,
     Heartbeat,
     HeartbeatPing,
     KioskConfig,
     PairRequest,
     PairResult,
-    Tap,
     TapBatch,
 )
 
@@ -91,6 +93,8 @@ USER_AGENT = f"smilepost-kiosk/{__version__}"
 BACKOFF_BASE = 0.5  # seconds
 BACKOFF_CAP = 60.0  # seconds
 RETRY_AFTER_CAP = 300.0  # seconds
+HEARTBEAT_HINT_RANGE = (10.0, 3600.0)  # seconds: a Smilepost-Heartbeat-Seconds hint is taken within these bounds
+HINT_JITTER = 0.1  # a hinted heartbeat period is drawn anew each period within +-10 %
 _RETRYABLE_STATUSES = frozenset({408, 429})
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -215,6 +219,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _hint_seconds(value: str | None, bounds: tuple[float, float]) -> float | None:
+    """A hint header's seconds (a non-negative number) within ``bounds``, or None when missing or malformed."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if seconds is None or seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return min(bounds[1], max(bounds[0], seconds))
+
+
 def _problem_message(response: httpx.Response) -> str:
     """The ``message`` of a Problem body, else the start of the body, else the reason phrase."""
     try:
@@ -305,7 +320,8 @@ class _BadTaps(Exception):
 
 
 class Syncer:
-    """Sends pending taps and fetches config over one client, for one Store (use it on one thread)."""
+    """Sends pending taps and fetches config over one client, for one Store (use it on one thread; while a drain is
+    on, batches go out from a helper thread of its own, which touches the client only, never the Store)."""
 
     def __init__(
         self,
@@ -336,40 +352,77 @@ class Syncer:
         """
         report = SyncReport()
         size = self.batch_size
-        while taps := self.store.pending(size):
-            try:
-                report += self._send_batch(taps)
-            except _BadTaps as bad:
-                report += self._quarantine(bad.reasons)
-            except _TooLarge:
-                if len(taps) == 1:
-                    error = Rejected(413, f"tap {taps[0].id} alone is over the server's size limit")
+        # One batch is in flight at a time, as before, sent from a helper thread: while the server works on it,
+        # this thread reads the next batch and its heartbeat from the outbox, and marks the last one synced, so
+        # the kiosk's share of a drain overlaps the server's.
+        with ThreadPoolExecutor(1, thread_name_prefix="smilepost-send") as courier:
+            batch = self.store.pending_batch(size)
+            sending = courier.submit(self._post_batch, batch, self.heartbeat()) if batch else None
+            while sending is not None:
+                # While the server works: the next batch, and the heartbeat it carries if this one is delivered.
+                upcoming = self.store.pending_batch(size, after_seq=batch.seqs[-1])
+                heartbeat = self._heartbeat_without(batch) if upcoming else None
+                try:
+                    result = self._result(batch, sending.result())
+                except _BadTaps as bad:
+                    report += self._quarantine(bad.reasons)
+                    heartbeat = None  # the rest of the batch is still pending: read again from the start
+                except _TooLarge:
+                    if len(batch) == 1:
+                        error = Rejected(413, f"tap {batch.ids[0]} alone is over the server's size limit")
+                        error.report = report
+                        raise error from None
+                    size = max(1, len(batch) // 2)
+                    heartbeat = None
+                    log.info("server said 413 for %d taps; trying batches of %d", len(batch), size)
+                except SyncError as error:
                     error.report = report
-                    raise error from None
-                size = max(1, len(taps) // 2)
-                log.info("server said 413 for %d taps; trying batches of %d", len(taps), size)
-            except SyncError as error:
-                error.report = report
-                raise
+                    raise
+                else:
+                    sending = courier.submit(self._post_batch, upcoming, heartbeat) if heartbeat is not None else None
+                    report += self._delivered(batch, result)
+                if heartbeat is None:  # read from the start: what a refusal left, or a tap released meanwhile (held)
+                    upcoming = self.store.pending_batch(size)
+                    sending = courier.submit(self._post_batch, upcoming, self.heartbeat()) if upcoming else None
+                batch = upcoming
         return report
 
-    def _send_batch(self, taps: list[Tap]) -> SyncReport:
-        """POST one batch; mark its taps synced after a 2xx with a BatchResult.
+    def _heartbeat_without(self, batch: PendingBatch) -> Heartbeat:
+        """The heartbeat as it will be once ``batch`` (pending now) is delivered: the next batch carries it."""
+        now = self.heartbeat()
+        return now.model_copy(update={"queue_depth": max(0, now.queue_depth - len(batch))})
 
-        Raises _TooLarge on 413, _BadTaps on a 422 naming taps, Unreachable or Rejected otherwise.
-        """
-        body = wire_json(self._batch(taps))
-        response = self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
+    def _post_batch(self, batch: PendingBatch, heartbeat: Heartbeat) -> httpx.Response:
+        """POST the batch as a TapBatch stamped now, with ``heartbeat``. Raises Unreachable for network errors and
+        timeouts. A tap's ``first_tap_id`` goes out only when set, which a server from before #13 takes (as
+        :func:`wire_json`)."""
+        envelope = TapBatch(
+            sent_at=datetime.now(UTC),
+            boot_id=self.store.boot_id,
+            mono_ns=time.monotonic_ns(),
+            taps=[],
+            heartbeat=heartbeat,
+        ).model_dump_json()
+        # sent_at and boot_id come first and cannot contain this text, so the first match is the taps field.
+        body = envelope.replace('"taps":[]', f'"taps":{batch.taps_json}', 1)
+        return self._request("POST", TAPS_PATH, content=body, headers={"Content-Type": "application/json"})
+
+    def _result(self, batch: PendingBatch, response: httpx.Response) -> BatchResult:
+        """The server's answer to a batch. Raises _TooLarge on 413, _BadTaps on a 422 naming taps, Unreachable or
+        Rejected for another answer that is not a 2xx with a BatchResult."""
         if response.status_code == 413:
             raise _TooLarge()
-        if response.status_code == 422 and (named := _named_taps(response, len(taps))):
-            raise _BadTaps({taps[index].id: f"HTTP 422 {message}" for index, message in named.items()})
-        result = _parse(response, BatchResult)
-        self.store.mark_synced(tap.id for tap in taps)
-        self._log_result(taps, result)
+        if response.status_code == 422 and (named := _named_taps(response, len(batch))):
+            raise _BadTaps({UUID(batch.ids[index]): f"HTTP 422 {message}" for index, message in named.items()})
+        return _parse(response, BatchResult)
+
+    def _delivered(self, batch: PendingBatch, result: BatchResult) -> SyncReport:
+        """Mark a delivered batch's taps synced (the server answered it with ``result``)."""
+        self.store.mark_seqs_synced(batch.seqs)
+        self._log_result(batch, result)
         return SyncReport(
             batches=1,
-            sent=len(taps),
+            sent=len(batch),
             accepted=result.accepted,
             duplicates=result.duplicates,
             conflicts=list(result.conflicts),
@@ -394,15 +447,6 @@ class Syncer:
             quarantined=counts.quarantined,
         )
 
-    def _batch(self, taps: list[Tap]) -> TapBatch:
-        return TapBatch(
-            sent_at=datetime.now(UTC),
-            boot_id=self.store.boot_id,
-            mono_ns=time.monotonic_ns(),
-            taps=taps,
-            heartbeat=self.heartbeat(),
-        )
-
     def send_heartbeat(self) -> None:
         """``POST /api/v1/kiosk/heartbeat`` with a HeartbeatPing (what an idle kiosk sends instead of taps).
 
@@ -421,7 +465,7 @@ class Syncer:
             raise _error_for(response)
 
     @staticmethod
-    def _log_result(taps: list[Tap], result: BatchResult) -> None:
+    def _log_result(taps: Sized, result: BatchResult) -> None:
         if result.conflicts:
             log.warning(
                 "server kept different content for %d tap(s) (its rows win): %s",
@@ -533,14 +577,20 @@ class SyncStatus:
 
 
 class SyncWorker(threading.Thread):
-    """Daemon thread: fetch config, send pending taps, report a SyncStatus, wait ``interval`` or a wake().
+    """Daemon thread: send pending taps, a heartbeat or a config check when due, report a SyncStatus, wait
+    ``interval`` or a wake().
 
     It opens its own Store on ``db_path`` and its own client from ``client_factory`` inside run(), so nothing
     it uses is shared with the UI thread. ``on_status`` is called on this thread: a Kivy app must hop to the
     UI thread (Clock.schedule_once) before touching widgets.
 
-    A round that had nothing to send posts a heartbeat instead when none reached the server for
-    ``heartbeat_interval`` seconds (measured on ``clock``); every batch carries one anyway.
+    A round that had nothing to send posts a heartbeat instead when none reached the server for the heartbeat
+    period (measured on ``clock``); every batch carries one anyway. The config is checked on the same period
+    (and at start, and on every round after one that failed), so an idle kiosk that is doing fine makes one or two
+    requests per period, none in between. The period is ``heartbeat_interval``, or once the server has said
+    (``Smilepost-Heartbeat-Seconds``) the server's, jittered by +-``HINT_JITTER`` so kiosks spread out. When the
+    server asks for a pause (``Smilepost-Sync-After``, when it is busy) the next round waits that long plus up to
+    half again (jitter), taps included; a wake() does not cut that short.
     """
 
     def __init__(
@@ -567,14 +617,24 @@ class SyncWorker(threading.Thread):
         self.heartbeat_interval = heartbeat_interval
         self.clock = clock
         self._last_heartbeat: float | None = None  # clock() when the server last got one (alone or in a batch)
+        self._last_config_check: float | None = None  # clock() of the last config request that was answered
+        self._heartbeat_hint: float | None = None  # the server's Smilepost-Heartbeat-Seconds, once it sent one
+        self._hinted_period: float | None = None  # that hint with this period's jitter
+        self._not_before: float | None = None  # clock() before which nothing is sent (Smilepost-Sync-After)
+        self._round_failed = True  # the last round did not end "synced" (or none ran yet): check the config
+        self._config_asked = False  # wake() asked for a config check
         self._stopping = threading.Event()
         self._woken = threading.Event()
         self._failures = 0
         self._last_sync_at: datetime | None = None
         self._config: KioskConfig | None = None
 
-    def wake(self) -> None:
-        """Sync now instead of at the end of the interval (a backoff wait is not cut short)."""
+    def wake(self, *, check_config: bool = True) -> None:
+        """Sync now instead of at the end of the interval (a backoff wait, or a pause the server asked for, is not cut
+        short); the round checks the config too unless ``check_config`` is False (a wake for a new tap: the config
+        is checked on its period)."""
+        if check_config:
+            self._config_asked = True
         self._woken.set()
 
     def stop(self, timeout: float | None = 5.0) -> None:
@@ -588,6 +648,7 @@ class SyncWorker(threading.Thread):
         try:
             # check=False: the app's own Store checked (and if need be moved aside) the file at start.
             with Store(self.db_path, boot_id=self.boot_id, check=False) as store, self.client_factory() as client:
+                self.follow_hints(client)
                 syncer = Syncer(store, client, batch_size=self.batch_size, rand=self.rand)
                 cached = store.cached_config()
                 self._config = cached[0] if cached else None
@@ -597,28 +658,74 @@ class SyncWorker(threading.Thread):
         except Exception:
             log.exception("sync worker crashed; taps stay in the outbox")
 
+    def follow_hints(self, client: httpx.Client) -> None:
+        """Have ``client`` hand every answer's hint headers to this worker (run() does it for its own client)."""
+        client.event_hooks["response"].append(self._note_hints)
+
+    def _note_hints(self, response: httpx.Response) -> None:
+        """Take the server's hints from an answer (see the class docstring); a missing or malformed one is ignored."""
+        heartbeat = _hint_seconds(response.headers.get(HEARTBEAT_HINT_HEADER), HEARTBEAT_HINT_RANGE)
+        if heartbeat is not None and heartbeat != self._heartbeat_hint:
+            self._heartbeat_hint = heartbeat
+            self._draw_period()
+        pause = _hint_seconds(response.headers.get(SYNC_AFTER_HEADER), (0.0, RETRY_AFTER_CAP))
+        if pause:
+            self._not_before = self.clock() + pause * (1 + 0.5 * self.rand())
+
+    def _draw_period(self) -> None:
+        """The heartbeat period until the next heartbeat: the server's hint with fresh jitter (none without one)."""
+        if self._heartbeat_hint is not None:
+            self._hinted_period = self._heartbeat_hint * (1 + HINT_JITTER * (2 * self.rand() - 1))
+
+    def _heartbeat_period(self) -> float:
+        """Seconds between heartbeats (and config checks): the server's hint, jittered, else heartbeat_interval."""
+        return self._hinted_period if self._hinted_period is not None else self.heartbeat_interval
+
     def _round(self, syncer: Syncer) -> tuple[float, bool]:
-        """One fetch/send/report round; returns how long to wait and whether wake() may cut that short."""
+        """One round: a config check when due, the pending taps, a heartbeat when idle and due; then the report.
+        Returns how long to wait and whether wake() may cut that short."""
         changed: KioskConfig | None = None
         try:
-            changed = self._refresh_config(syncer)
+            if self._config_due():
+                changed = self._refresh_config(syncer)
             report = syncer.send_pending()
             self._heartbeat_if_idle(syncer, report)
         except Rejected as error:
+            self._round_failed = True
             self._report(syncer.store, "rejected", error, changed)
             return self.interval, True
         except Unreachable as error:
+            self._round_failed = True
             delay = backoff_delay(self._failures, error.retry_after, self.rand)
             self._failures += 1
             self._report(syncer.store, "offline", error, changed)
             return delay, False
+        self._round_failed = False
         self._failures = 0
         self._last_sync_at = datetime.now(UTC)
         self._report(syncer.store, "synced", None, changed)
+        return self._pause()
+
+    def _config_due(self) -> bool:
+        """Whether this round checks the config: at start, after a failed round, when a wake() asked, and once a
+        heartbeat period."""
+        last = self._last_config_check
+        due = (
+            self._round_failed or self._config_asked or last is None or self.clock() - last >= self._heartbeat_period()
+        )
+        self._config_asked = False
+        return due
+
+    def _pause(self) -> tuple[float, bool]:
+        """The wait after a good round: the interval (a wake() ends it), or the server's pause if it asked for one
+        (a wake() does not end that)."""
+        not_before, self._not_before = self._not_before, None
+        if not_before is not None and (wait := not_before - self.clock()) > 0:
+            return wait, False
         return self.interval, True
 
     def _heartbeat_if_idle(self, syncer: Syncer, report: SyncReport) -> None:
-        """Send a heartbeat if no batch went out and the last heartbeat is ``heartbeat_interval`` old.
+        """Send a heartbeat if no batch went out and the last heartbeat is a heartbeat period old.
 
         Raises Unreachable, and Rejected for 401/403; another refusal (an older server without the endpoint)
         is logged and waits for the next interval.
@@ -626,24 +733,28 @@ class SyncWorker(threading.Thread):
         now = self.clock()
         if report.batches:
             self._last_heartbeat = now
+            self._draw_period()
             return
-        if self._last_heartbeat is not None and now - self._last_heartbeat < self.heartbeat_interval:
+        if self._last_heartbeat is not None and now - self._last_heartbeat < self._heartbeat_period():
             return
         try:
             syncer.send_heartbeat()
         except Rejected as error:
             if error.status in KIOSK_REFUSED_STATUSES:
                 raise
-            log.warning("heartbeat refused (%s); trying again in %.0f s", error, self.heartbeat_interval)
+            log.warning("heartbeat refused (%s); trying again in %.0f s", error, self._heartbeat_period())
         self._last_heartbeat = now
+        self._draw_period()
 
     def _refresh_config(self, syncer: Syncer) -> KioskConfig | None:
         """The server's config if it differs from the last one seen, else None. Raises Rejected only."""
+        checked = self.clock()
         try:
             config = syncer.fetch_config()
         except Unreachable as error:
             log.debug("config not fetched: %s", error)
             return None
+        self._last_config_check = checked
         if config is None or config == self._config:
             return None
         self._config = config

@@ -91,12 +91,17 @@ def record_heartbeat(
 ) -> None:
     """Store an idle kiosk's heartbeat: last seen, queue, version, reported seq, quarantined, last tap, clock
     offset (``skew_seconds`` as in :func:`heartbeat_values`)."""
-    received_at = received_at or datetime.now(UTC)
+    values = heartbeat_update(ping, skew_seconds, received_at or datetime.now(UTC))
+    with engine.begin() as conn:
+        conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+
+
+def heartbeat_update(ping: HeartbeatPing, skew_seconds: float, received_at: datetime) -> dict[str, Any]:
+    """The kiosk-row columns an idle kiosk's heartbeat sets: :func:`heartbeat_values`, last seen and clock offset."""
     offset = clock_offset(received_at, ping.sent_at)
     values = heartbeat_values(ping.heartbeat, offset, skew_seconds)
     values.update(last_seen_at=received_at, clock_offset_seconds=offset)
-    with engine.begin() as conn:
-        conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+    return values
 
 
 def count_received(conn: Connection, kiosk_id: str, seqs: list[int]) -> None:

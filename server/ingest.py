@@ -16,11 +16,13 @@ and roll the whole batch back.
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
@@ -32,8 +34,9 @@ from sqlalchemy import Connection, Dialect, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server import InvalidInput
+from server.analytics.grains import GRAINS, start_of
 from server.auth.kiosk_tokens import KioskIdentity
-from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, taps, touchpoints
+from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, score_rollups, taps, touchpoints
 from server.fleet import clock_offset, count_received, heartbeat_values
 from server.privacy.redact import redact
 from shared.protocol import SERVER_FLAGS, BatchResult, Tap, TapBatch
@@ -47,6 +50,7 @@ CONTENT_COLUMNS = (
 ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale", "score", "channel")
 DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup", "channel")
 FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why", "channel")
+SCORE_KEY = ("location_id", "question_id", "grain", "local_date", "scale", "score", "channel")
 TIME_COLUMNS = ("tapped_at", "effective_at", "received_at")  # the aware datetimes of a taps row
 KIOSK_SERVER_FLAGS = frozenset(SERVER_FLAGS)  # flags the server sets: not part of what a sender decided
 WEB_SERVER_FLAGS = KIOSK_SERVER_FLAGS | {"repeat"}  # on the web channel the server also decides what is a repeat
@@ -90,22 +94,37 @@ def effective_time(tap: Tap, batch: TapBatch, received_at: datetime, skew_second
     return tap.tapped_at + offset
 
 
+def clock_is_off(batch: TapBatch, received_at: datetime, skew_seconds: float) -> bool:
+    """Whether the batch's sender clock was off by more than ``skew_seconds`` at send time (its taps' times are
+    then corrected: :func:`effective_time`)."""
+    return abs((received_at - batch.sent_at).total_seconds()) > skew_seconds
+
+
 def tap_row(
-    tap: Tap, sender: KioskIdentity | Source, batch: TapBatch, received_at: datetime, skew_seconds: float
+    tap: Tap,
+    sender: KioskIdentity | Source,
+    batch: TapBatch,
+    received_at: datetime,
+    skew_seconds: float,
+    *,
+    clock_off: bool | None = None,
 ) -> dict[str, Any]:
     """The ``taps`` row for one tap: local date and hour in the location's zone, the comment redacted
     (:func:`server.privacy.redact.redact`), server flags added (``clock_corrected``, ``redacted``). A retry's
-    comment is redacted the same way, so it compares equal to the stored one."""
+    comment is redacted the same way, so it compares equal to the stored one. ``clock_off`` is
+    :func:`clock_is_off` for the batch when the caller worked it out once for all its taps."""
     kiosk = Source.of(sender)
     try:
-        corrected = effective_time(tap, batch, received_at, skew_seconds)
+        corrected = None if clock_off is False else effective_time(tap, batch, received_at, skew_seconds)
         effective = corrected or tap.tapped_at
         local = effective.astimezone(kiosk.timezone)
     except OverflowError:  # a kiosk clock near year 1 or 9999: only the server's clock is usable
         corrected = effective = received_at
         local = received_at.astimezone(kiosk.timezone)
     comment, redacted = redact(tap.comment)
-    flags = [*tap.flags, *(["clock_corrected"] if corrected else []), *(["redacted"] if redacted else [])]
+    flags: Sequence[str] = tap.flags
+    if corrected or redacted:
+        flags = [*flags, *(["clock_corrected"] if corrected else []), *(["redacted"] if redacted else [])]
     return {
         "id": tap.id,
         "kiosk_id": kiosk.kiosk_id,
@@ -139,13 +158,14 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
     received_at = datetime.now(UTC)
     rows, repeated = _batch_rows(batch, Source.of(kiosk), received_at, skew_seconds)
     insert_new = _insert_new(engine.dialect, list(rows.values()))
-    with _writer_turn(engine), engine.begin() as conn:
+    with writer_turn(engine), engine.begin() as conn:
         if batch.heartbeat is not None or rows:
             _touch_kiosk(conn, kiosk, batch, received_at, skew_seconds)  # a write first: SQLite takes its lock now
         inserted = insert_new(conn)
-        duplicates, conflicts = _classify_existing(conn, {i: r for i, r in rows.items() if i not in inserted})
-        _add_to_rollups(conn, (rows[i] for i in inserted))
-        count_received(conn, kiosk.kiosk_id, [rows[i]["seq"] for i in inserted])
+        new, existing = _split(rows, inserted)
+        duplicates, conflicts = _classify_existing(conn, existing)
+        _add_to_rollups(conn, new)
+        count_received(conn, kiosk.kiosk_id, [row["seq"] for row in new])
     return _result(rows, repeated, inserted, duplicates, conflicts, received_at, KIOSK_SERVER_FLAGS)
 
 
@@ -155,13 +175,21 @@ def _batch_rows(
     """The batch's taps rows by id, and the later copies of an id already in the batch (the first copy wins)."""
     rows: dict[UUID, dict[str, Any]] = {}
     repeated: list[dict[str, Any]] = []
+    clock_off = clock_is_off(batch, received_at, skew_seconds)
     for tap in batch.taps:
-        row = tap_row(tap, source, batch, received_at, skew_seconds)
-        if tap.id in rows:
+        row = tap_row(tap, source, batch, received_at, skew_seconds, clock_off=clock_off)
+        if rows.setdefault(tap.id, row) is not row:
             repeated.append(row)
-        else:
-            rows[tap.id] = row
     return rows, repeated
+
+
+def _split(
+    rows: dict[UUID, dict[str, Any]], inserted: set[UUID]
+) -> tuple[list[dict[str, Any]], dict[UUID, dict[str, Any]]]:
+    """The rows inserted, and the others by id (already stored)."""
+    if len(inserted) == len(rows):  # all new, the common case: no id looked up again (a UUID hashes in Python)
+        return list(rows.values()), {}
+    return [rows[i] for i in inserted], {i: row for i, row in rows.items() if i not in inserted}
 
 
 def _result(
@@ -200,7 +228,7 @@ def ingest_web_batch(
             raise InvalidInput(f"taps.{i}.flags: the server decides what is a repeat; send no 'repeat' flag")
     received_at = datetime.now(UTC)
     rows, repeated = _batch_rows(batch, source, received_at, skew_seconds)
-    with _writer_turn(engine), engine.begin() as conn:
+    with writer_turn(engine), engine.begin() as conn:
         touched = update(touchpoints).where(touchpoints.c.id == source.touchpoint_id)
         conn.execute(touched.values(last_seen_at=received_at))  # a write first: SQLite takes its lock now
         stored = set(conn.execute(select(taps.c.id).where(taps.c.id.in_(list(rows)))).scalars()) if rows else set()
@@ -265,14 +293,31 @@ def _counted_first_taps(
 
 # SQLite has one writer at a time, and a connection that finds the write lock taken sleeps in SQLite's busy
 # handler (1, 2, 5 ... 100 ms), so under concurrent batches most time went to sleeping while the lock was free.
-# Batches of this process take turns on a mutex instead; other processes still meet at the busy handler.
-# Only waiting changes: correctness stays with the database's transaction.
+# Writers take turns instead: the threads of a process on a mutex, then the processes on one database (``smilepost
+# server --workers N``) on an flock of ``<database>-writer.lock``, so they queue in the kernel and each is woken the
+# moment the lock is free. Only waiting changes: correctness stays with the database's transaction.
 _SQLITE_WRITER = threading.Lock()
 
 
-def _writer_turn(engine: Engine) -> AbstractContextManager[Any]:
-    """This process's turn to write, on SQLite (where only one writer proceeds anyway); nothing elsewhere."""
-    return _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[None]:
+    """This thread's turn to write, on a SQLite file (where only one writer proceeds anyway), among the threads of
+    this process and the other processes on the same file; nothing on PostgreSQL or an in-memory database. The lock
+    file (mode 0600) is opened for the turn and closed after it, so no descriptor outlives a database.
+
+    Raises OSError when the lock file beside the database cannot be created (the data folder is not writable: the
+    database could not be written either)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    with _SQLITE_WRITER:
+        descriptor = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the flock
 
 
 @functools.cache
@@ -293,9 +338,9 @@ def _insert_new(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> Callable[[C
     are built here, before the transaction takes its lock, so that concurrent batches wait less:
     PostgreSQL — one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (id) DO NOTHING RETURNING id``,
     rows in id order, so concurrent batches sharing taps lock them in the same order and one waits for
-    the other instead of deadlocking; SQLite — the transaction already holds the write lock
-    (:func:`_touch_kiosk` ran first), so the ids already stored are read and the others inserted with
-    one ``executemany``.
+    the other instead of deadlocking; SQLite — one ``executemany`` of ``INSERT ... ON CONFLICT (id) DO NOTHING``,
+    the parameters built column by column; the transaction already holds the write lock (:func:`_touch_kiosk`
+    ran first), so when fewer rows went in than were sent, the new ones are those above the highest rowid before.
     """
     if not rows:
         return lambda _conn: set()
@@ -308,18 +353,24 @@ def _insert_new(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> Callable[[C
 def _insert_new_postgresql(
     dialect: Dialect, columns: list[str], rows: Sequence[dict[str, Any]]
 ) -> Callable[[Connection], set[UUID]]:
-    # Binary parameters (%b): psycopg's text array dumper quotes and escapes every element in Python.
-    arrays = ", ".join(f"%b::{taps.c[name].type.compile(dialect=dialect)}[]" for name in columns)
-    names = ", ".join(columns)
-    sql = (
-        f"INSERT INTO taps ({names}) SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS t({names}, n)"
-        " ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
-    )
     # Times in UTC: PostgreSQL refuses offsets beyond ±15:59 that a kiosk may send.
-    params = tuple(
-        [row[name].astimezone(UTC) for row in rows] if name in TIME_COLUMNS else [row[name] for row in rows]
+    values = {
+        name: [row[name].astimezone(UTC) for row in rows] if name in TIME_COLUMNS else [row[name] for row in rows]
         for name in columns
+    }
+    # A column with one value in the whole batch (the kiosk, location and receive time always, often the question,
+    # scale and boot) goes as one parameter, not an array: psycopg dumps array elements one by one in Python.
+    arrays = [name for name in columns if name == "id" or values[name].count(values[name][0]) < len(rows)]
+    constants = [name for name in columns if name not in arrays]
+    # Binary parameters (%b): psycopg's text array dumper quotes and escapes every element in Python.
+    sql_type = {name: taps.c[name].type.compile(dialect=dialect) for name in columns}
+    picked = ", ".join(name if name in arrays else f"%b::{sql_type[name]}" for name in columns)
+    unnest = ", ".join(f"%b::{sql_type[name]}[]" for name in arrays)
+    sql = (
+        f"INSERT INTO taps ({', '.join(columns)}) SELECT {picked} FROM unnest({unnest}) WITH ORDINALITY"
+        f" AS t({', '.join(arrays)}, n) ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
     )
+    params = (*(values[name][0] for name in constants), *(values[name] for name in arrays))
     return lambda conn: set(conn.exec_driver_sql(sql, params).scalars())
 
 
@@ -327,44 +378,43 @@ def _sqlite_time(value: datetime) -> str:
     """An aware datetime as SQLAlchemy stores it on SQLite: naive UTC, microseconds always written."""
     if value.utcoffset():
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # the offset cut off: years are always 4 digits
 
 
-# How SQLAlchemy's types store these tap columns on SQLite: ISO dates and times (and Uuid as 32 hex digits,
-# ``UUID.hex``, which _insert_new_sqlite applies itself: ids do not repeat, so caching them would not pay).
-_SQLITE_STORAGE: dict[str, Callable[[Any], Any]] = {
-    **dict.fromkeys(TIME_COLUMNS, _sqlite_time),
-    "local_date": date.isoformat,
-    "first_tap_id": lambda value: value.hex if value is not None else None,
-}
+def _sqlite_columns(columns: list[str], rows: Sequence[dict[str, Any]], hexes: list[str]) -> list[list[Any]]:
+    """The rows' values column by column, as SQLAlchemy's types store them on SQLite: ISO dates and times (naive
+    UTC), Uuid as 32 hex digits (``hexes``: the ids')."""
+    by_name: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in columns}
+    by_name["id"] = hexes
+    tapped = by_name["tapped_at"]
+    texts = by_name["tapped_at"] = [_sqlite_time(value) for value in tapped]
+    by_name["effective_at"] = [  # the tapped_at object itself unless the clock was corrected
+        text if effective is at else _sqlite_time(effective)
+        for effective, at, text in zip(by_name["effective_at"], tapped, texts, strict=True)
+    ]
+    for name, convert in (("received_at", _sqlite_time), ("local_date", date.isoformat)):  # a few values a batch
+        text_of = {value: convert(value) for value in set(by_name[name])}
+        by_name[name] = [text_of[value] for value in by_name[name]]
+    by_name["first_tap_id"] = [None if value is None else value.hex for value in by_name["first_tap_id"]]
+    return [by_name[name] for name in columns]
 
 
 def _insert_new_sqlite(columns: list[str], rows: Sequence[dict[str, Any]]) -> Callable[[Connection], set[UUID]]:
-    values_of = itemgetter(*columns)
-    id_index = columns.index("id")
     hexes = [row["id"].hex for row in rows]
-    storage = [(i, convert) for i, name in enumerate(columns) if (convert := _SQLITE_STORAGE.get(name))]
-    params: list[tuple[Any, ...]] = []
-    seen: dict[Any, Any] = {}  # received_at is one value per batch, effective_at mostly tapped_at
-    for h, row in zip(hexes, rows, strict=True):
-        values = list(values_of(row))
-        values[id_index] = h
-        for i, convert in storage:
-            value = values[i]
-            if (text := seen.get(value)) is None:
-                text = seen[value] = convert(value)
-            values[i] = text
-        params.append(tuple(values))
+    params = list(zip(*_sqlite_columns(columns, rows, hexes), strict=True))
     # The driver's own SQL, ids as stored: no per-value bind processing here either.
-    select_stored = f"SELECT id FROM taps WHERE id IN ({', '.join('?' * len(hexes))})"
-    insert = f"INSERT INTO taps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    insert = (
+        f"INSERT INTO taps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (id) DO NOTHING"
+    )
 
     def insert_new(conn: Connection) -> set[UUID]:
-        stored = {h for (h,) in conn.exec_driver_sql(select_stored, tuple(hexes))}
-        new = [i for i, h in enumerate(hexes) if h not in stored]
-        if new:
-            conn.exec_driver_sql(insert, [params[i] for i in new])
-        return {rows[i]["id"] for i in new}
+        # The transaction holds the write lock, so the rows it inserts are the ones above the highest rowid before
+        # it; they are read back only when some ids were stored already (a retry), not for every batch.
+        before = conn.exec_driver_sql("SELECT max(rowid) FROM taps").scalar()
+        if conn.exec_driver_sql(insert, params).rowcount == len(params):
+            return {row["id"] for row in rows}
+        added = {h for (h,) in conn.exec_driver_sql("SELECT id FROM taps WHERE rowid > ?", (before or 0,))}
+        return {row["id"] for row, h in zip(rows, hexes, strict=True) if h in added}
 
     return insert_new
 
@@ -396,8 +446,13 @@ def _same_content(stored: Any, sent: dict[str, Any], server_flags: frozenset[str
 def filtered_why(flags: str) -> str | None:
     """Why a tap with these stored flags is left out of the figures (the first of :data:`FILTERED` it carries),
     or None when it counts."""
+    if not flags:  # most taps: decided without a generator (this runs for every tap ingested)
+        return None
     present = flags.split(",")
-    return next((why for why in FILTERED if why in present), None)
+    for why in FILTERED:
+        if why in present:
+            return why
+    return None
 
 
 def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
@@ -418,11 +473,32 @@ def rollup_counts(rows: Iterable[dict[str, Any]]) -> list[tuple[Table, tuple[str
             counted.append(keyed)
         else:
             filtered[itemgetter(*FILTERED_KEY)({**keyed, "why": why})] += 1
+    daily = Counter(map(itemgetter(*DAILY_KEY), counted))
     return [
         (rollups, ROLLUP_KEY, Counter(map(itemgetter(*ROLLUP_KEY), counted))),
-        (daily_rollups, DAILY_KEY, Counter(map(itemgetter(*DAILY_KEY), counted))),
+        (daily_rollups, DAILY_KEY, daily),
+        (score_rollups, SCORE_KEY, score_counts(daily)),
         (filtered_rollups, FILTERED_KEY, filtered),
     ]
+
+
+def score_counts(daily: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """The ``score_rollups`` counts of some ``daily_rollups`` counts (keyed by DAILY_KEY): each day's count added to
+    its day, its ISO week and its month, summed over kiosks and reasons."""
+    days: Counter[tuple[Any, ...]] = Counter()
+    for (location_id, question_id, day, _, scale, score, _, channel), n in daily.items():
+        days[location_id, question_id, day, channel, scale, score] += n
+    return spread_days(days)
+
+
+def spread_days(days: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """``score_rollups`` counts (keyed by SCORE_KEY) of counts keyed (location, question, local date, channel, scale,
+    score): each added to its day, its ISO week and its month."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for (location_id, question_id, day, channel, scale, score), n in days.items():
+        for grain in GRAINS:
+            out[location_id, question_id, grain, start_of(day, grain), scale, score, channel] += n
+    return out
 
 
 def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, select, update
 
 from server import InvalidInput, NotFound, audit
+from server.auth import kiosk_tokens
 from server.auth.pairing import PairCode, create_pair_code
 from server.db import (
     alert_rules,
@@ -38,6 +39,7 @@ from server.db import (
     pair_codes,
     report_runs,
     rollups,
+    score_rollups,
     subscriptions,
     taps,
     targets,
@@ -97,6 +99,7 @@ def set_timezone(conn: Connection, location_id: int, timezone: str) -> Location:
     old = get_location(conn, location_id)
     if timezone != old.timezone:
         conn.execute(update(locations).where(locations.c.id == location_id).values(timezone=timezone))
+        kiosk_tokens.forget_cached(location_id=location_id)  # its kiosks' next taps are dated in the new zone
         audit.record(conn, "location.timezone", target=("location", location_id),
                      summary=f"time zone of location {location_id} {old.name!r} changed from {old.timezone} to "
                              f"{timezone}",
@@ -113,6 +116,7 @@ def archive_location(conn: Connection, location_id: int, *, archived: bool = Tru
     if (old.archived_at is not None) != archived:
         when = datetime.now(UTC) if archived else None
         conn.execute(update(locations).where(locations.c.id == location_id).values(archived_at=when))
+        kiosk_tokens.forget_cached(location_id=location_id)  # its kiosks are refused (or let back in) at once
         verb = "archive" if archived else "unarchive"
         audit.record(conn, f"location.{verb}", target=("location", location_id),
                      summary=f"location {location_id} {old.name!r} {verb}d",
@@ -155,12 +159,13 @@ def delete_location(conn: Connection, location_id: int, *, confirm: str) -> Dele
     subs = select(subscriptions.c.id).where(subscriptions.c.location_id == location_id)
     conn.execute(delete(report_runs).where(report_runs.c.subscription_id.in_(subs)))
     conn.execute(delete(subscriptions).where(subscriptions.c.location_id == location_id))
-    for table in (targets, user_locations, group_locations, rollups, daily_rollups, filtered_rollups):
+    for table in (targets, user_locations, group_locations, rollups, daily_rollups, score_rollups, filtered_rollups):
         conn.execute(delete(table).where(table.c.location_id == location_id))
     tap_count = conn.execute(delete(taps).where(taps.c.location_id == location_id)).rowcount
     conn.execute(delete(pair_codes).where(pair_codes.c.location_id == location_id))
     points = conn.execute(delete(touchpoints).where(touchpoints.c.location_id == location_id)).rowcount
     kiosk_count = conn.execute(delete(kiosks).where(kiosks.c.location_id == location_id)).rowcount
+    kiosk_tokens.forget_cached(location_id=location_id)
     conn.execute(delete(locations).where(locations.c.id == location_id))
     done = Deleted(location_id, place.name, tap_count, kiosk_count, points)
     audit.record(conn, "location.delete", target=("location", location_id),

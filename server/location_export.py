@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Table, select
 
 from server import NotFound
 from server.db import daily_rollups, kiosks, locations, taps, touchpoints
-from shared.protocol import LocationConfig
+from server.locations import parse_config
 
 EXPORT_FILE_MODE = 0o600
 PAGE_ROWS = 1000  # rows fetched from the database at a time
@@ -82,7 +82,7 @@ def _location_row(conn: Connection, location_id: int) -> Any:
 def _location_record(row: Any) -> dict[str, Any]:
     """The location's columns, its config parsed (defaults when unset) and without the admin PIN hash."""
     record = _public(row._mapping)
-    config = LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
+    config = parse_config(row.config)
     record["config"] = config.model_dump(mode="json", exclude={"admin_pin_hash"})
     return record
 

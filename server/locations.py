@@ -193,7 +193,17 @@ def _stored_config(conn: Connection, location_id: int) -> LocationConfig:
     row = conn.execute(select(locations.c.config).where(locations.c.id == location_id)).first()
     if row is None:
         raise NotFound(f"location {location_id} does not exist")
-    return LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
+    return parse_config(row.config)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_config(stored: str | None) -> LocationConfig:
+    """A location's config as stored (JSON; None or empty: the defaults), parsed once per distinct text: configs are
+    frozen, and a 200-location overview reads every one of them on each load.
+
+    Raises pydantic.ValidationError for a stored text that is not a config (a corrupt row).
+    """
+    return LocationConfig.model_validate_json(stored) if stored else LocationConfig()
 
 
 def _masked(config: LocationConfig) -> LocationConfig:
@@ -218,7 +228,7 @@ def kiosk_config(conn: Connection, kiosk_id: str) -> KioskConfig:
     ).first()  # fmt: skip
     if row is None:
         raise NotFound(f"kiosk {kiosk_id} does not exist")
-    stored = LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
+    stored = parse_config(row.config)
     return KioskConfig(
         **dict(stored), kiosk_id=row.id, location_id=row.location_id, location_name=row.name,
         timezone=row.timezone, scale=row.scale,

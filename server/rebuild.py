@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, insert, select, update
 
 from server import NotFound, audit
-from server.db import locations, taps
-from server.ingest import rollup_counts
+from server.db import locations, score_rollups, taps
+from server.ingest import rollup_counts, spread_days
 from server.retention import kept_from
 from server.settings import Settings
 
@@ -104,9 +104,14 @@ def _rebuild_location(
                 local_date=bindparam("new_date"), local_hour=bindparam("new_hour")),
             moved,
         )  # fmt: skip
-    written = sum(
-        _replace(conn, table, key, counts, location_id, first) for table, key, counts in rollup_counts(counted)
-    )
+    written = 0
+    for table, key, counts in rollup_counts(counted):
+        if table is score_rollups and first is not None:  # weeks and months also hold days before ``first``
+            written += _replace(
+                conn, table, key, _with_days_before(conn, location_id, first, counts), location_id, None
+            )
+        else:
+            written += _replace(conn, table, key, counts, location_id, first)
     if moved or written:
         since = f" from {first.isoformat()}" if first is not None else ""
         audit.record(conn, "location.rebuild_rollups", target=("location", location_id),
@@ -115,6 +120,22 @@ def _rebuild_location(
                      after={"timezone": timezone, "from_date": first, "taps_moved": len(moved),
                             "rows_written": written})  # fmt: skip
     return LocationRebuild(location_id, name, timezone, first, len(moved), written)
+
+
+def _with_days_before(
+    conn: Connection, location_id: int, first: date, counts: Counter[tuple[Any, ...]]
+) -> Counter[tuple[Any, ...]]:
+    """Every ``score_rollups`` count of the location: its stored days before ``first`` (whose taps retention deleted),
+    the days from ``first`` as recounted, and each week and month summed again from those days."""
+    s = score_rollups.c
+    kept = select(s.location_id, s.question_id, s.local_date, s.channel, s.scale, s.score, s.count).where(
+        s.location_id == location_id, s.grain == "day", s.local_date < first
+    )
+    days: Counter[tuple[Any, ...]] = Counter({tuple(row[:-1]): row[-1] for row in conn.execute(kept)})
+    for (loc, question_id, grain, day, scale, score, channel), n in counts.items():
+        if grain == "day":
+            days[loc, question_id, day, channel, scale, score] += n
+    return spread_days(days)
 
 
 def _replace(

@@ -168,9 +168,10 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
     options = serving_options(settings, open_file_limit=raise_open_file_limit())
     app: Any = "server.app:create_worker_app"
     if workers == 1:
-        from server.app import create_app
+        from server.app import create_app, freeze_startup_objects
 
         app = create_app(settings)
+        freeze_startup_objects()
     elif settings.auto_migrate:  # once, here, not racing in every worker
         from server.db import make_engine, upgrade
 

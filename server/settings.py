@@ -35,6 +35,29 @@ class Settings(BaseSettings):
         default=600, ge=0, description="Requests a kiosk may make per window (per server instance); 0: no limit."
     )
     kiosk_rate_window_seconds: float = Field(default=60.0, gt=0, description="Window of kiosk_rate_limit.")
+    kiosk_heartbeat_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="Seconds between the heartbeats of an idle kiosk, told to kiosks in every answer (a hint header).",
+    )
+    kiosk_busy_requests: int = Field(
+        default=64,
+        ge=0,
+        description="Requests in hand per worker process (the answered one included) from which answers tell kiosks "
+        "to come back later (kiosk_busy_sync_after_seconds); 0: never.",
+    )
+    kiosk_busy_sync_after_seconds: int = Field(
+        default=30, ge=1, le=300, description="How long a kiosk told the server is busy waits before its next request."
+    )
+    kiosk_auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="A kiosk token, once checked, is trusted this long by each worker process: revoking a kiosk or "
+        "archiving, deleting or re-zoning its location takes effect at once in the process that did it and within "
+        "this time in the others; 0: checked on every request.",
+    )
     web_rate_limit: int = Field(
         default=120,
         ge=0,

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, insert, select, update
 from server import InvalidInput, NotFound, audit
 from server.db import locations, touchpoints
 from server.ingest import Source
+from server.locations import parse_config
 from shared.protocol import (
     CommentSettings,
     FollowUp,
@@ -192,7 +193,7 @@ def find_active(conn: Connection, slug: str) -> WebTarget | None:
     ).first()  # fmt: skip
     if row is None:
         return None
-    config = LocationConfig.model_validate_json(row.config) if row.config else LocationConfig()
+    config = parse_config(row.config)
     return WebTarget(
         touchpoint_id=row.id, slug=row.slug, location_id=row.location_id, location_name=row.name,
         timezone=ZoneInfo(row.timezone), scale=row.scale, config=config, archived=row.archived_at is not None,

@@ -41,6 +41,8 @@ def representable_in_utc(moment: datetime) -> datetime:
 
     Raises ValueError when its UTC instant lies outside years 1-9999 (``9999-12-31T23:59:59-00:01``).
     """
+    if 1 < moment.year < 9999:  # an offset is under a day: only the first and last year can overflow
+        return moment
     try:
         moment.astimezone(UTC)
     except OverflowError:
@@ -61,6 +63,9 @@ def score_range(scale: int) -> range:
     if scale in FACE_SCALES:
         return range(1, scale + 1)
     raise ValueError(f"scale must be one of {SCALES}, got {scale}")
+
+
+_SCORE_RANGES = {scale: score_range(scale) for scale in SCALES}  # every tap is checked: no range made each time
 
 
 class _Strict(BaseModel):
@@ -92,8 +97,7 @@ class Tap(_Strict):
     @classmethod
     def _score_fits_scale(cls, score: int, info: ValidationInfo) -> int:
         scale = info.data.get("scale")
-        if scale is not None and score not in score_range(scale):
-            valid = score_range(scale)
+        if scale is not None and score not in (valid := _SCORE_RANGES.get(scale) or score_range(scale)):
             raise ValueError(f"score {score} is outside {valid.start}..{valid.stop - 1} for scale {scale}")
         return score
 
@@ -244,6 +248,13 @@ class LocationConfig(_Strict):
 #: kiosk that asks for them (:data:`CONFIG_FEATURES_HEADER`).
 V2_CONFIG_FIELDS = frozenset({"questions", "question_mode", "question_timeout_seconds", "web_repeat_minutes"})
 CONFIG_FEATURES_HEADER = "Smilepost-Features"  # value "questions": the kiosk asks several questions
+
+#: Hints on the server's answers to a sync, a heartbeat and a config request (headers, so a v1 kiosk, whose models
+#: refuse unknown body fields, ignores them): how many seconds apart an idle kiosk should send heartbeats, and,
+#: only while the server is busy, how many seconds any kiosk should wait before its next request (backpressure).
+#: A kiosk follows both with jitter; see docs/architecture.md "Hints".
+HEARTBEAT_HINT_HEADER = "Smilepost-Heartbeat-Seconds"
+SYNC_AFTER_HEADER = "Smilepost-Sync-After"
 
 
 class KioskConfig(LocationConfig):

@@ -37,7 +37,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import Literal, NamedTuple
 
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 30
@@ -85,16 +86,38 @@ class Estimate:
         return self.n < SMALL_SAMPLE
 
 
+_VALID_SCORES = {**{scale: range(1, scale + 1) for scale in FACE_SCALES}, NPS_SCALE: range(0, 11)}
+
+
 def _score_range(scale: int) -> range:
     """Valid scores for ``scale``. Raises ValueError for an unknown scale."""
-    if scale == NPS_SCALE:
-        return range(0, 11)
-    if scale in FACE_SCALES:
-        return range(1, scale + 1)
-    raise ValueError(f"scale must be one of {(*FACE_SCALES, NPS_SCALE)}, got {scale}")
+    valid = _VALID_SCORES.get(scale)
+    if valid is None:
+        raise ValueError(f"scale must be one of {(*FACE_SCALES, NPS_SCALE)}, got {scale}")
+    return valid
 
 
-def _checked(rows: Iterable[Row]) -> Iterator[Row]:
+class CheckedRows(tuple[Row, ...]):
+    """Rows :func:`checked` validated once: the functions here do not validate them again (a summary computes five
+    figures of the same rows, an overview thousands of summaries)."""
+
+    __slots__ = ()
+
+
+def checked(rows: Iterable[Row]) -> CheckedRows:
+    """The rows, validated, for any number of the functions here.
+
+    Raises ValueError for an unknown scale, a score outside the scale, or a negative count.
+    """
+    return rows if isinstance(rows, CheckedRows) else CheckedRows(_validated(rows))
+
+
+def _checked(rows: Iterable[Row]) -> Iterable[Row]:
+    """The rows, validated unless :func:`checked` already did. Raises ValueError like :func:`checked`."""
+    return rows if isinstance(rows, CheckedRows) else _validated(rows)
+
+
+def _validated(rows: Iterable[Row]) -> Iterator[Row]:
     """Yield rows after validating them.
 
     Raises ValueError for an unknown scale, a score outside the scale, or a negative count.
@@ -141,6 +164,7 @@ def share(k: int, n: int) -> Share:
     return Share(k=k, n=n, value=100 * k / n, low=100 * low, high=100 * high)
 
 
+@cache  # called per row by every share; a scale's faces never change
 def positive_scores(scale: int) -> frozenset[int]:
     """Scores counted as positive: top two faces (n = 4, 5), top face (n = 3), 9–10 (NPS).
 
@@ -152,6 +176,7 @@ def positive_scores(scale: int) -> frozenset[int]:
     return frozenset(valid[-1:] if scale == 3 else valid[-2:])
 
 
+@cache  # called per row by every share; a scale's faces never change
 def negative_scores(scale: int) -> frozenset[int]:
     """Scores counted as negative: bottom two faces (n = 4, 5), bottom face (n = 3), 0–6 (NPS).
 
@@ -196,15 +221,57 @@ def happy_index(rows: Iterable[Row]) -> Estimate:
 
     Raises ValueError for an unknown scale, a score outside its scale, or a negative count.
     """
-    points = [(100 * (score - 1) / (scale - 1), count) for scale, score, count in _face_rows(rows)]
+    face = _face_rows(rows)
+    points = [(100 * (score - 1) / (scale - 1), count) for scale, score, count in face]
     n = sum(count for _, count in points)
     if n == 0:
         return Estimate(n=0, value=None, low=None, high=None)
-    mean = sum(x * count for x, count in points) / n
+    steps: dict[int, int] = {}  # scale -> sum of (score - 1) over its taps
+    for scale, score, count in face:
+        steps[scale] = steps.get(scale, 0) + (score - 1) * count
+    mean = _index_mean(n, steps)
     if n == 1:
         return _interval(mean, 0.0, 1, (0.0, 100.0))
     variance = sum(count * (x - mean) ** 2 for x, count in points) / (n - 1)
     return _interval(mean, Z95 * math.sqrt(variance / n), n, (0.0, 100.0))
+
+
+def _index_mean(n: int, steps: dict[int, int]) -> float:
+    """The Happy Index of ``n`` face taps whose (score − 1) add up to ``steps[scale]`` on each scale: exact integer
+    sums, divided once per scale, so :func:`happy_index` and :func:`headline_value` agree to the last bit."""
+    return sum(100 * total / (scale - 1) for scale, total in sorted(steps.items())) / n
+
+
+def _nps_value(n: int, promoters: int, detractors: int) -> float:
+    """NPS of ``n`` scale-11 taps of which ``promoters`` gave 9–10 and ``detractors`` 0–6."""
+    return 100 * (promoters / n - detractors / n)
+
+
+class Sums(NamedTuple):
+    """What a database adds up for a headline without reading each score: per scale, taps, the sum of their scores,
+    and (scale 11) promoters and detractors. :func:`headline_value` turns the rows of one span into its headline."""
+
+    scale: int
+    n: int
+    score_total: int
+    promoters: int = 0
+    detractors: int = 0
+
+
+def headline_value(sums: Iterable[Sums]) -> float | None:
+    """The headline of a span from its :class:`Sums` (one per scale): the Happy Index of its face taps, else the NPS
+    of its scale-11 taps, else None — the value :func:`happy_index` or :func:`nps` gives for the same taps."""
+    face_n, nps_n, promoters, detractors = 0, 0, 0, 0
+    steps: dict[int, int] = {}
+    for row in sums:
+        if row.scale == NPS_SCALE:
+            nps_n, promoters, detractors = nps_n + row.n, promoters + row.promoters, detractors + row.detractors
+        elif row.n:
+            face_n += row.n
+            steps[row.scale] = steps.get(row.scale, 0) + row.score_total - row.n
+    if face_n:
+        return min(100.0, max(0.0, _index_mean(face_n, steps)))
+    return min(100.0, max(-100.0, _nps_value(nps_n, promoters, detractors))) if nps_n else None
 
 
 def _face_share(rows: Iterable[Row], faces: Callable[[int], frozenset[int]]) -> Share:
@@ -239,11 +306,12 @@ def nps(rows: Iterable[Row]) -> Estimate:
     n = sum(counts.values())
     if n == 0:
         return Estimate(n=0, value=None, low=None, high=None)
-    p_p = sum(counts[str(s)] for s in positive_scores(NPS_SCALE)) / n
-    p_d = sum(counts[str(s)] for s in negative_scores(NPS_SCALE)) / n
+    promoters = sum(counts[str(s)] for s in positive_scores(NPS_SCALE))
+    detractors = sum(counts[str(s)] for s in negative_scores(NPS_SCALE))
+    p_p, p_d = promoters / n, detractors / n
     variance = max(0.0, p_p + p_d - (p_p - p_d) ** 2)
     half = Z95 * 100 * math.sqrt(variance / n)
-    return _interval(100 * (p_p - p_d), half, n, (-100.0, 100.0))
+    return _interval(_nps_value(n, promoters, detractors), half, n, (-100.0, 100.0))
 
 
 def ranking_score(index: float | None, n: int, overall_index: float, weight: float = RANKING_WEIGHT) -> float:

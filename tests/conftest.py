@@ -29,7 +29,7 @@ from sqlalchemy import Engine, delete, select
 
 from server.app import create_app
 from server.auth import accounts, keys, kiosk_tokens
-from server.db import daily_rollups, kiosks, make_engine, rollups, taps, upgrade
+from server.db import daily_rollups, filtered_rollups, kiosks, make_engine, rollups, score_rollups, taps, upgrade
 from server.locations import add_location
 from server.settings import Settings
 from tests.support.pg_cluster import NoPostgres, ReusableDatabase, create_database, fresh_database, running_cluster
@@ -328,9 +328,8 @@ def clear_taps(engine: Engine) -> Callable[[], None]:
 
     def clear() -> None:
         with engine.begin() as conn:
-            conn.execute(delete(rollups))
-            conn.execute(delete(daily_rollups))
-            conn.execute(delete(taps))
+            for table in (rollups, daily_rollups, score_rollups, filtered_rollups, taps):
+                conn.execute(delete(table))
 
     return clear
 

@@ -46,12 +46,14 @@ from kivy.properties import DictProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import ScreenManager
 
 from kiosk.flow import (
+    RESTING_AFTER_SECONDS,
     UNPAIRED_CONFIG,
     KeyCommand,
     KioskFlow,
     TapPlan,
     after_hours_check,
     after_idle,
+    frame_rate,
     new_config_applies_now,
 )
 from kiosk.hours import is_open
@@ -117,6 +119,7 @@ class SmilepostKioskApp(App):
         self.screens: ScreenManager | None = None
         self._back_event: ClockEvent | None = None
         self._idle_event: ClockEvent | None = None
+        self._rest_event: ClockEvent | None = None  # slows the frame rate on a resting screen
         self.events: list[tuple[str, float]] = []  # (what, time.perf_counter()) for tests and benchmarks
 
     @property
@@ -224,7 +227,7 @@ class SmilepostKioskApp(App):
             self._followup().start(stored.id, plan.reasons, comment=plan.comment)
         else:
             self.next_question()
-        self.syncing.wake()
+        self.syncing.wake(check_config=False)  # the config is checked on its period
         return stored
 
     def _record(self, score: int, plan: TapPlan) -> Tap | None:
@@ -464,6 +467,17 @@ class SmilepostKioskApp(App):
         if self.screens.current != name:
             self.screens.current = name
             self.events.append((f"screen:{name}", time.perf_counter()))
+            self._pace(name)
+
+    def _pace(self, screen: str) -> None:
+        """Full frame rate now; on a resting screen the slower one (:func:`kiosk.flow.frame_rate`) from
+        RESTING_AFTER_SECONDS on, once the screen has been drawn."""
+        self._cancel(self._rest_event)
+        full = Config.getint("graphics", "maxfps")
+        _pace_frames(full)
+        fps = frame_rate(screen, full)
+        if fps < full:
+            self._rest_event = Clock.schedule_once(lambda _dt: _pace_frames(fps), RESTING_AFTER_SECONDS)
 
     def back_to_question_in(self, seconds: float) -> None:
         """Show the question after ``seconds`` (replacing an earlier such timer)."""
@@ -474,6 +488,14 @@ class SmilepostKioskApp(App):
     def _cancel(event: ClockEvent | None) -> None:
         if event is not None:
             event.cancel()
+
+
+def _pace_frames(fps: float) -> None:
+    """Tick Kivy's clock (and poll input) ``fps`` times a second from the next frame on; the frame rate is
+    otherwise fixed at start from Config's ``maxfps``, so this sets the clock's own copy of it (#15: an idle
+    kiosk's CPU is this loop, see :func:`kiosk.flow.frame_rate`)."""
+    if fps > 0 and hasattr(Clock, "_max_fps"):
+        Clock._max_fps = float(fps)
 
 
 def _load_kv() -> None:

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 DEV_INPUT = Path("/dev/input")
 # What Kivy logs, with a traceback, when libmtdev is not installed (kivy/input/providers/__init__.py).
 MTDEV_MISSING = "Input: MTDev is not supported by your version of linux"
+#: Kivy's image loaders the kiosk needs: its texture and DDS formats, and SDL2_image (PNG, JPEG; also what
+#: ``Window.screenshot`` saves with). Not Pillow, not ffpyplayer.
+IMAGE_PROVIDERS = "tex,dds,sdl2"
 
 
 def has_display(environ: Mapping[str, str] | None = None) -> bool:
@@ -34,10 +37,13 @@ def has_display(environ: Mapping[str, str] | None = None) -> bool:
 def prepare_kivy_environment(environ: MutableMapping[str, str] | None = None) -> bool:
     """Set what Kivy must see before import; returns True if it chose the offscreen driver (no display).
 
-    ``KIVY_NO_ARGS=1`` stops Kivy from parsing the program's own command line.
+    ``KIVY_NO_ARGS=1`` stops Kivy from parsing the program's own command line. ``KIVY_IMAGE`` keeps Kivy's
+    image loaders to its own and SDL2's (:data:`IMAGE_PROVIDERS`): the kiosk draws its faces and shows no
+    pictures, and Kivy would otherwise import Pillow and cffi and look for ffpyplayer at start (2.3 MiB, #15).
     """
     env = os.environ if environ is None else environ
     env.setdefault("KIVY_NO_ARGS", "1")
+    env.setdefault("KIVY_IMAGE", IMAGE_PROVIDERS)
     if has_display(env):
         return False
     env["SDL_VIDEODRIVER"] = "offscreen"

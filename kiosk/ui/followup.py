@@ -107,7 +107,7 @@ class FollowupScreen(Screen):
             app.store.complete_tap(held, followup=followup, comment=comment, timed_out=timed_out)
         except (sqlite3.Error, OSError, LookupError, ValueError):
             log.exception("could not complete held tap %s", held)
-        app.syncing.wake()
+        app.syncing.wake(check_config=False)  # the config is checked on its period
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -47,10 +47,11 @@ class SyncLink:
         )
         self.worker.start()
 
-    def wake(self) -> None:
-        """Sync now (see :meth:`kiosk.sync.SyncWorker.wake`)."""
+    def wake(self, *, check_config: bool = True) -> None:
+        """Sync now (see :meth:`kiosk.sync.SyncWorker.wake`); a wake for a new tap passes ``check_config=False``, the
+        config being checked on its own period."""
         if self.worker is not None:
-            self.worker.wake()
+            self.worker.wake(check_config=check_config)
 
     def stop(self, timeout: float | None) -> None:
         """Tell the worker to stop and wait up to ``timeout`` seconds for it."""

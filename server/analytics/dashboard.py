@@ -9,19 +9,23 @@ Raises :class:`server.NotFound` and :class:`server.InvalidInput`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Date, Select, Subquery, case, func, literal, select, union_all
 
 from server.alerts.targets import target_for, targets_for
+from server.analytics.grains import Grain, cover, whole
 from server.analytics.summaries import (
     Channel,
     Compare,
     Counts,
     Granularity,
+    HeatKey,
     Period,
     Place,
     ReasonCount,
@@ -31,10 +35,11 @@ from server.analytics.summaries import (
     asking,
     buckets,
     compared,
-    dates,
     default_granularity,
     find_location,
+    heat_of,
     load_counts,
+    load_heat,
     local_today,
     period_for,
     question_label,
@@ -43,11 +48,12 @@ from server.analytics.summaries import (
     trend,
     visible_locations,
 )
-from server.db import alerts, daily_rollups, kiosks, taps, targets, touchpoints
+from server.db import alerts, kiosks, score_rollups, taps, targets, touchpoints
 from server.groups import groups_of_locations, list_groups
 from server.locations import profanity_masked
 from server.privacy.profanity import mask
 from shared import scores
+from shared.scores import NPS_SCALE
 
 COMMENTS_SHOWN = 20
 WEB_LINE = "Web (phones)"  # the per-kiosk split's line of every web touchpoint's taps (their kiosk is '')
@@ -96,6 +102,7 @@ class OverviewRow:
     rank: int | None = None
     target: float | None = None  # the location's service target (its own, else its group's)
     asked: bool = True  # False: the question picked is not one of this location's (so it has no figures)
+    question_id: str = "main"  # the question its figures are of
 
     @property
     def to_target(self) -> float | None:
@@ -120,10 +127,13 @@ def overview(
     channel: Channel | None = None,
     now: datetime | None = None,
     archived: bool = False,
+    trends: bool = True,
 ) -> list[OverviewRow]:
     """Every visible location's scores over the picked range (in its own local dates) and the one before,
-    ranked by index shrunk toward the overall index (docs/architecture.md, "Score maths"). Reads the daily rollups:
-    per distinct period, one query by date (the trend) and one total for the period before.
+    ranked by index shrunk toward the overall index (docs/architecture.md, "Score maths"), with a trend line unless
+    ``trends`` is false (then :func:`with_trends` adds it to the rows shown). Reads ``score_rollups``: per distinct
+    period, one grouped query for the period and one for the period before, each over the whole months and weeks
+    in it and the days at its edges (:func:`server.analytics.grains.cover`).
 
     The figures are of question ``question_id`` on its scale at each location that has it (a location without it
     has none, marked not ``asked``), else of each location's main question; of ``channel``, else of every one.
@@ -141,16 +151,46 @@ def overview(
     by_period: dict[Period, list[Place]] = {}
     for place in places:  # places in zones on the same local date share one period: one pair of queries each
         by_period.setdefault(place.period, []).append(place)
-    rows: dict[int, OverviewRow] = {}
+    figures: dict[int, tuple[Scores, Scores]] = {}
     asked = {place.id for place in places if question_id is None or place.asks(question_id)}
     for period, members in by_period.items():
         reading = [place for place in members if place.id in asked]
-        days = _rows_by(conn, reading, period, by_date=True, channel=channel)
-        before = _rows_by(conn, reading, period.previous(), by_date=False, channel=channel)
+        now_rows = _pooled(conn, reading, period, channel)
+        before = _pooled(conn, reading, period.previous(), channel)
         for place in members:
-            rows[place.id] = _overview_row(place, days.get(place.id, {}), before.get(place.id, {}).get(None, []))
+            figures[place.id] = (Scores.of(now_rows.get(place.id, []), place.scale),
+                                 Scores.of(before.get(place.id, []), place.scale))  # fmt: skip
     goals = targets_for(conn, [place.id for place in places])
-    return _ranked([replace(rows[place.id], target=goals.get(place.id), asked=place.id in asked) for place in places])
+    ranking, rank = _ranks({place.id: figures[place.id][0] for place in places})  # ties keep the places' order
+    ranked = [
+        OverviewRow(
+            location_id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group,
+            period=place.period, now=figures[place.id][0], before=figures[place.id][1], trend=[],
+            ranking=ranking.get(place.id), rank=rank.get(place.id), target=goals.get(place.id),
+            asked=place.id in asked, question_id=place.question_id,
+        )
+        for place in places
+    ]  # fmt: skip
+    return with_trends(conn, ranked, channel) if trends else ranked
+
+
+def with_trends(conn: Connection, rows: Sequence[OverviewRow], channel: Channel | None = None) -> list[OverviewRow]:
+    """``rows`` with their trend lines: the headline per day (per ISO week beyond WEEKLY_AFTER_DAYS) of each row's
+    period, None where nobody answered; one grouped query per distinct period, summed in the database
+    (:class:`shared.scores.Sums`), so a year of 200 locations is about 10,000 small rows."""
+    by_period: dict[Period, list[OverviewRow]] = {}
+    for row in rows:
+        if row.asked:
+            by_period.setdefault(row.period, []).append(row)
+    lines: dict[int, list[float | None]] = {}
+    for period, members in by_period.items():
+        granularity = default_granularity(period)
+        spans = buckets(period, granularity)
+        sums = _bucket_sums(conn, members, spans, granularity, channel)
+        for row in members:
+            mine = sums.get(row.location_id, {})
+            lines[row.location_id] = [scores.headline_value(mine.get(span.start, ())) for span in spans]
+    return [replace(row, trend=lines.get(row.location_id, [])) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -225,61 +265,86 @@ def open_alerts(conn: Connection, location_ids: frozenset[int] | None) -> dict[i
     return {int(location_id): int(n) for location_id, n in conn.execute(query)}
 
 
-def _rows_by(
-    conn: Connection, places: list[Place], period: Period, *, by_date: bool, channel: Channel | None = None
-) -> dict[int, dict[date | None, Rows]]:
-    """location -> local date (or None for the whole period) -> (scale, score, count) rows of its question, of
-    ``channel`` or of every channel."""
+def _reading(
+    places: Sequence[Place | OverviewRow], channel: Channel | None, grain: Grain, first: date, end: date, *columns: Any
+) -> Select[Any]:
+    """``score_rollups`` rows (location, question, then ``columns``) of the places' questions, of ``channel`` or every
+    one, of grain ``grain`` whose first date is in [first, end)."""
+    s = score_rollups.c
+    ids = sorted({place.id if isinstance(place, Place) else place.location_id for place in places})
+    questions = sorted({place.question_id for place in places})
+    return select(s.location_id, s.question_id, *columns).where(
+        s.location_id.in_(ids), s.question_id.in_(questions), s.grain == grain, s.local_date >= first,
+        s.local_date < end, *([s.channel == channel] if channel is not None else []),
+    )  # fmt: skip
+
+
+def _pooled(conn: Connection, places: list[Place], period: Period, channel: Channel | None) -> dict[int, Rows]:
+    """location -> (scale, score, count) rows of its question over ``period``, of ``channel`` or every one: the
+    period's whole months and weeks and its edge days, added up in the database."""
     if not places:
         return {}
-    d = daily_rollups.c
-    keys = [d.location_id, d.question_id, *([d.local_date] if by_date else []), d.scale, d.score]
-    query = (
-        select(*keys, func.sum(d.count))
-        .where(d.location_id.in_([place.id for place in places]),
-               d.local_date >= period.start, d.local_date < period.end,
-               *([d.channel == channel] if channel is not None else []))
-        .group_by(*keys)
-    )  # fmt: skip
+    s = score_rollups.c
+    parts = [_reading(places, channel, grain, first, end, s.scale, s.score, s.count)
+             for grain, first, end in cover(period.start, period.end)]  # fmt: skip
+    both = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    keys = [both.c.location_id, both.c.question_id, both.c.scale, both.c.score]
     questions = {place.id: place.question_id for place in places}
-    out: dict[int, dict[date | None, Rows]] = {}
+    out: dict[int, Rows] = {}
+    query = select(*keys, func.sum(both.c.count)).group_by(*keys)
     for row in conn.execute(query):
-        location_id, question_id, day = row[0], row[1], row[2] if by_date else None
+        location_id, question_id, scale, score, count = row[0], row[1], row[2], row[3], row[4]
         if question_id == questions[location_id]:
-            out.setdefault(location_id, {}).setdefault(day, []).append((row[-3], row[-2], int(row[-1])))
+            out.setdefault(location_id, []).append((scale, score, int(count)))
     return out
 
 
-def _overview_row(place: Place, days: dict[date | None, Rows], before: Rows) -> OverviewRow:
-    dated = {day: rows for day, rows in days.items() if day is not None}
-    trend = [
-        _headline([row for day in dates(bucket) for row in dated.get(day, [])])
-        for bucket in buckets(place.period, default_granularity(place.period))
-    ]
-    return OverviewRow(
-        location_id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group,
-        period=place.period, now=Scores.of([row for rows in dated.values() for row in rows], place.scale),
-        before=Scores.of(before, place.scale), trend=trend,
-    )  # fmt: skip
+def _bucket_sums(
+    conn: Connection, rows: list[OverviewRow], spans: list[Period], granularity: Granularity, channel: Channel | None
+) -> dict[int, dict[date, list[scores.Sums]]]:
+    """location -> first date of each span -> :class:`scores.Sums` per scale of its question. Whole weeks (or days)
+    are read as such, in key order so the database groups them as it reads; a week cut by the period's edge is read
+    from its days."""
+    s = score_rollups.c
+    whole_spans = [span for span in spans if whole(span.start, span.end, granularity)]
+    cut = [span for span in spans if not whole(span.start, span.end, granularity)]
+    queries = []
+    if whole_spans:
+        first, end = whole_spans[0].start, whole_spans[-1].end
+        queries.append(_reading(rows, channel, granularity, first, end, s.local_date.label("span"), s.scale, s.score,
+                                s.count).subquery())  # fmt: skip
+    if cut:
+        edges = [_reading(rows, channel, "day", span.start, span.end, literal(span.start, Date).label("span"), s.scale,
+                          s.score, s.count) for span in cut]  # fmt: skip
+        queries.append((edges[0] if len(edges) == 1 else union_all(*edges)).subquery())
+    questions = {row.location_id: row.question_id for row in rows}
+    out: dict[int, dict[date, list[scores.Sums]]] = {}
+    for query in queries:
+        for location_id, question_id, day, scale, *sums in conn.execute(_sums_by_span(query)):
+            if question_id == questions[location_id]:  # PostgreSQL sums a BIGINT as NUMERIC: back to int
+                out.setdefault(location_id, {}).setdefault(day, []).append(scores.Sums(scale, *map(int, sums)))
+    return out
 
 
-def _headline(rows: Rows) -> float | None:
-    """:attr:`Scores.headline` of some rows without computing the rest of :class:`Scores` (for trend points)."""
-    index = scores.happy_index(rows)
-    return scores.nps(rows).value if index.n == 0 else index.value
+def _sums_by_span(rows: Subquery) -> Select[Any]:
+    """(location, question, span, scale, taps, sum of scores, promoters, detractors) of some score rows."""
+    c = rows.c
+    promoters = func.sum(case((c.score.in_(sorted(scores.positive_scores(NPS_SCALE))), c.count), else_=0))
+    detractors = func.sum(case((c.score.in_(sorted(scores.negative_scores(NPS_SCALE))), c.count), else_=0))
+    keys = [c.location_id, c.question_id, c.span, c.scale]
+    return select(*keys, func.sum(c.count), func.sum(c.count * c.score), promoters, detractors).group_by(*keys)
 
 
-def _ranked(rows: list[OverviewRow]) -> list[OverviewRow]:
-    """Rows with their shrunk ranking score and rank (1 = best) among face-scale locations."""
-    faces = [row for row in rows if row.now.happy_index.n]
-    overall = scores.happy_index([r for row in faces for r in row.now.rows]).value
-    ranked = {}
+def _ranks(now: dict[int, Scores]) -> tuple[dict[int, float], dict[int, int]]:
+    """Each face-scale location's shrunk ranking score and its rank (1 = best), by location id."""
+    faces = {location_id: figures for location_id, figures in now.items() if figures.happy_index.n}
+    overall = scores.happy_index([r for figures in faces.values() for r in figures.rows]).value
+    ranking = {}
     if overall is not None:
-        for row in faces:
-            ranked[row.location_id] = scores.ranking_score(row.now.happy_index.value, row.now.happy_index.n, overall)
-    order = sorted(ranked, key=lambda location_id: -ranked[location_id])
-    position = {location_id: i + 1 for i, location_id in enumerate(order)}
-    return [replace(row, ranking=ranked.get(row.location_id), rank=position.get(row.location_id)) for row in rows]
+        for location_id, figures in faces.items():
+            ranking[location_id] = scores.ranking_score(figures.happy_index.value, figures.happy_index.n, overall)
+    order = sorted(ranking, key=lambda location_id: -ranking[location_id])
+    return ranking, {location_id: i + 1 for i, location_id in enumerate(order)}
 
 
 @dataclass(frozen=True)
@@ -400,14 +465,16 @@ def location_detail(
     period = period_for(range_name, local_today(place.timezone, now), start, last)
     granularity = granularity or default_granularity(period)
     before = compared(period, compare, period)
-    counts = load_counts(conn, place, period, what_if=what_if, hourly=True, taps_kept_days=taps_kept_days)
+    replayed = what_if is not None  # a replay has the hour of each tap; else the database adds up the heatmap
+    counts = load_counts(conn, place, period, what_if=what_if, hourly=replayed, taps_kept_days=taps_kept_days)
+    heat = heat_of(counts, period) if replayed else load_heat(conn, place, period)
     counts.merge(load_counts(conn, place, before, what_if=what_if, taps_kept_days=taps_kept_days))
     return LocationDetail(
         id=place.id, name=place.name, timezone=place.timezone, scale=place.scale, group=place.group, period=period,
         compare=compare, compared=before, now=Scores.of(counts.rows(period), place.scale),
         before=Scores.of(counts.rows(before), place.scale), granularity=granularity,
         trend=trend(counts, period, granularity, compare, place.scale),
-        heatmap=_heatmap(counts, period, place.scale), reasons=reason_counts(counts, period, config, languages),
+        heatmap=_heatmap(heat, place.scale), reasons=reason_counts(counts, period, config, languages),
         kiosks=_kiosk_split(conn, counts, period, place.scale),
         comments=_comments(conn, place, period, show_hidden_comments), filtered=counts.filtered_totals(period),
         repeat_seconds=config.repeat_press_seconds, web_repeat_minutes=config.web_repeat_minutes, what_if=what_if,
@@ -416,12 +483,11 @@ def location_detail(
     )  # fmt: skip
 
 
-def _heatmap(counts: Counts, period: Period, scale: int) -> list[list[HeatCell]]:
-    """Headline score per local weekday and hour over the period, from the hour-of-day counts."""
+def _heatmap(heat: Counter[HeatKey], scale: int) -> list[list[HeatCell]]:
+    """Headline score per local weekday and hour, from the period's weekday-and-hour counts."""
     cells: dict[tuple[int, int], Rows] = {}
-    for (day, hour, row_scale, score), count in counts.hourly.items():
-        if period.start <= day < period.end:
-            cells.setdefault((day.weekday(), hour), []).append((row_scale, score, count))
+    for (weekday, hour, row_scale, score), count in heat.items():
+        cells.setdefault((weekday, hour), []).append((row_scale, score, count))
     grid = []
     for weekday in range(7):
         row = []

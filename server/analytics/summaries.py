@@ -15,14 +15,17 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Table, select
+from sqlalchemy import ColumnElement, Connection, Integer, Table, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from server import InvalidInput, NotFound
+from server.analytics.grains import next_start
 from server.db import daily_rollups, filtered_rollups, group_locations, groups, locations, rollups, taps
-from server.locations import location_config
+from server.locations import location_config, parse_config
 from server.retention import kept_from
 from server.schemas import (
     ComparedOut,
@@ -199,9 +202,9 @@ class Scores:
         totals: Counter[tuple[int, int]] = Counter()
         for row_scale, score, count in rows:
             totals[row_scale, score] += count
-        merged = [(row_scale, score, count) for (row_scale, score), count in sorted(totals.items())]
+        merged = scores.checked((row_scale, score, count) for (row_scale, score), count in sorted(totals.items()))
         return cls(
-            rows=tuple(merged),
+            rows=merged,
             responses=sum(totals.values()),
             counts=scores.counts_by_score(merged, scale),
             happy_index=scores.happy_index(merged),
@@ -298,7 +301,7 @@ def visible_locations(conn: Connection, location_ids: frozenset[int] | None, *, 
         names.setdefault(location_id, []).append(name)
     out = []
     for r in conn.execute(query):
-        config = LocationConfig.model_validate_json(r.config) if r.config else LocationConfig()
+        config = parse_config(r.config)
         group = ", ".join(names[r.id]) if r.id in names else None
         out.append(Place(r.id, r.name, r.timezone, r.scale, group, config.question_id, config=config))
     return sorted(out, key=lambda place: (place.group is not None, place.group or "", place.name, place.id))
@@ -424,6 +427,44 @@ def load_counts(
     return counts
 
 
+HeatKey = tuple[int, int, int, int]  # local weekday (0 = Monday), local hour, scale, score
+
+
+class _weekday(FunctionElement[int]):
+    """The ISO weekday of a date column less one (0 = Monday … 6 = Sunday), as :meth:`date.weekday` gives it."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_weekday, "sqlite")
+def _weekday_sqlite(element: _weekday, compiler: Any, **kw: Any) -> str:
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(_weekday, "postgresql")
+def _weekday_postgresql(element: _weekday, compiler: Any, **kw: Any) -> str:
+    return f"(CAST(EXTRACT(ISODOW FROM {compiler.process(element.clauses, **kw)}) AS INTEGER) - 1)"
+
+
+def load_heat(conn: Connection, place: Place, span: Period) -> Counter[HeatKey]:
+    """A location's counts over ``span`` per local weekday and hour (its question, its channel or all), added up in
+    the database from the hourly rollups: at most 7 × 24 rows per score, however long the span."""
+    r = rollups.c
+    keys = [_weekday(r.local_date), r.local_hour, r.scale, r.score]
+    query = select(*keys, func.sum(r.count)).where(*_slice(rollups, place, span)).group_by(*keys)
+    return Counter({(row[0], row[1], row[2], row[3]): int(row[4]) for row in conn.execute(query)})
+
+
+def heat_of(counts: Counts, span: Period) -> Counter[HeatKey]:
+    """The weekday-and-hour counts of hour-of-day ``counts`` on dates in ``span`` (a what-if replay's)."""
+    out: Counter[HeatKey] = Counter()
+    for (day, hour, scale, score), count in counts.hourly.items():
+        if span.start <= day < span.end:
+            out[day.weekday(), hour, scale, score] += count
+    return out
+
+
 def _slice(table: Table, place: Place, span: Period) -> list[ColumnElement[bool]]:
     """The conditions that pick a rollup table's rows of the place's question and channel over ``span``."""
     c = table.c
@@ -511,23 +552,11 @@ def buckets(period: Period, granularity: str) -> list[Period]:
         raise InvalidInput(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
     out, day = [], period.start
     while day < period.end:
-        following = _next_bucket(day, granularity)
+        following = next_start(day, granularity)
         end = period.end if following is None else min(period.end, following)
         out.append(Period(day, end))
         day = end
     return out
-
-
-def _next_bucket(day: date, granularity: str) -> date | None:
-    """The first day of the day, week or month after the one ``day`` is in; None past the last date."""
-    try:
-        if granularity == "day":
-            return day + timedelta(days=1)
-        if granularity == "week":
-            return day + timedelta(days=7 - day.weekday())
-        return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    except (OverflowError, ValueError):
-        return None
 
 
 def compared(span: Period, compare: str, whole: Period) -> Period:

@@ -17,7 +17,7 @@ from server import Forbidden, RateLimited, audit
 from server.api.requests import note_kiosk
 from server.auth import accounts, keys
 from server.auth.accounts import Access, Session
-from server.auth.kiosk_tokens import KioskIdentity, authenticate_kiosk
+from server.auth.kiosk_tokens import KioskAuthCache, KioskIdentity
 from server.auth.ratelimit import RateLimiter
 from server.lifecycle import ARCHIVED
 from server.settings import Settings
@@ -55,19 +55,21 @@ def _unauthorized() -> HTTPException:
 
 
 def current_kiosk(
-    request: Request,
-    engine: EngineDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_kiosk_bearer)]
 ) -> KioskIdentity:
     """The kiosk named by the bearer token, counted against its rate limit (:mod:`server.auth.ratelimit`).
+
+    A token once checked is trusted for ``kiosk_auth_cache_seconds`` by this process
+    (:class:`server.auth.kiosk_tokens.KioskAuthCache`); the engine comes from the app's state, not a dependency of
+    its own (each sync dependency of a request is a hop to the thread pool, and this one runs on every sync).
 
     Raises HTTPException 401 for a missing, unknown or revoked token, Forbidden (403, saying why) for a kiosk of an
     archived location, RateLimited (429) for a kiosk over its limit.
     """
     if credentials is None:
         raise _unauthorized()
-    with engine.connect() as conn:
-        kiosk = authenticate_kiosk(conn, credentials.credentials)
+    cache: KioskAuthCache = request.app.state.kiosk_auth_cache
+    kiosk = cache.authenticate(request.app.state.engine, credentials.credentials)
     if kiosk is None:
         raise _unauthorized()
     note_kiosk(kiosk.kiosk_id)  # for the request's log lines

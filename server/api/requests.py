@@ -29,6 +29,12 @@ HEADER = b"x-request-id"
 SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+_in_flight = 0  # requests this process has in hand (the event loop's thread alone changes it)
+
+
+def in_flight() -> int:
+    """How many HTTP requests this process has received and not yet answered (a measure of how busy it is)."""
+    return _in_flight
 
 
 def request_id(headers: list[tuple[bytes, bytes]]) -> str:
@@ -68,11 +74,15 @@ class RequestIdMiddleware:
                 message["headers"] = [*(h for h in message.get("headers", []) if h[0].lower() != HEADER), header]
             await send(message)
 
+        global _in_flight
+        _in_flight += 1
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
             _log_access(scope, status, time.perf_counter() - start)
             raise  # with the id still bound, for uvicorn's traceback line (each request runs in a task of its own)
+        finally:
+            _in_flight -= 1
         _log_access(scope, status, time.perf_counter() - start)
         REQUEST.reset(token)
 

@@ -25,6 +25,7 @@ from server.db.tables import (
     pair_failures,
     report_runs,
     rollups,
+    score_rollups,
     sessions,
     subscriptions,
     taps,
@@ -41,5 +42,5 @@ __all__ = [
     "audit_log", "group_locations",
     "subscriptions", "targets", "webhooks", "current_revision", "daily_rollups", "filtered_rollups", "groups",
     "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
-    "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS", "touchpoints",
+    "score_rollups", "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS", "touchpoints",
 ]  # fmt: skip

@@ -293,6 +293,23 @@ daily_rollups = Table(
 )
 
 
+# One row per (location, question, grain, first date, channel, scale, score): the counted taps of each local day,
+# ISO week and calendar month (server.analytics.grains), so the overview reads a year as about 11 months, a few weeks
+# and the days at its edges. A week or month row is always the sum of its days' rows.
+score_rollups = Table(
+    "score_rollups",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("grain", String(5), primary_key=True),  # "day" | "week" | "month"
+    Column("local_date", Date, primary_key=True),  # the first date of the day, week or month
+    Column("scale", SmallInteger, primary_key=True),
+    Column("score", SmallInteger, primary_key=True),
+    Column("channel", String(8), primary_key=True),  # last: a trend groups by the columns before it in key order
+    Column("count", BigInteger, nullable=False),
+)
+
+
 # Presses stored but left out of the figures, by why ("repeat"; shared.scores.FILTERED), per location, question,
 # local date and kiosk: kept by ingest in the batch's transaction, so nothing is left out silently.
 filtered_rollups = Table(

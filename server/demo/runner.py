@@ -213,7 +213,8 @@ def _seed(settings: Settings, plan: SeedPlan, progress: ProgressBar | None) -> S
         for suffix in ("", "-wal"):  # the WAL is gone once the seed's engine closed; moved with it if not
             if partial.with_name(partial.name + suffix).exists():
                 os.replace(partial.with_name(partial.name + suffix), target.with_name(target.name + suffix))
-        partial.with_name(partial.name + "-shm").unlink(missing_ok=True)
+        for suffix in ("-shm", "-writer.lock"):
+            partial.with_name(partial.name + suffix).unlink(missing_ok=True)
         return result
 
 
@@ -226,7 +227,7 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _remove_sqlite(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", "-writer.lock"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from kiosk.settings import KioskSettings
 from kiosk.ui.display import (
+    IMAGE_PROVIDERS,
     MTDEV_MISSING,
     MissingMtdevFilter,
     has_display,
@@ -61,13 +62,21 @@ def test_has_display(env: dict[str, str], expected: bool) -> None:
 def test_headless_environment_gets_the_offscreen_driver() -> None:
     env: dict[str, str] = {}
     assert prepare_kivy_environment(env) is True
-    assert env == {"KIVY_NO_ARGS": "1", "SDL_VIDEODRIVER": "offscreen"}
+    assert env == {"KIVY_NO_ARGS": "1", "KIVY_IMAGE": IMAGE_PROVIDERS, "SDL_VIDEODRIVER": "offscreen"}
 
 
 def test_environment_with_display_is_left_alone() -> None:
-    env = {"DISPLAY": ":0", "KIVY_NO_ARGS": "0"}
+    env = {"DISPLAY": ":0", "KIVY_NO_ARGS": "0", "KIVY_IMAGE": "pil"}
     assert prepare_kivy_environment(env) is False
-    assert env == {"DISPLAY": ":0", "KIVY_NO_ARGS": "0"}
+    assert env == {"DISPLAY": ":0", "KIVY_NO_ARGS": "0", "KIVY_IMAGE": "pil"}
+
+
+def test_kivy_loads_no_pillow_for_the_kiosk(tmp_path: Path) -> None:
+    """The kiosk shows no pictures: Kivy's image loaders are its own and SDL2's, so Pillow stays out (#15)."""
+    env = {"PATH": os.environ.get("PATH", ""), "KIVY_HOME": str(tmp_path), "KIVY_NO_CONSOLELOG": "1"}
+    code = "import sys, kiosk.ui.kivy_env, kivy.core.image as i; print(i.libs_loaded, 'PIL' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['img_tex',", "'img_dds',", "'img_sdl2']", "False"]
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,9 @@ def test_batch_marked_synced_only_after_2xx(store: Store, syncer_for: Callable[.
     seen_pending: list[int] = []
 
     def server_that_looks_first(request: httpx.Request) -> httpx.Response:
-        seen_pending.append(store.counts().pending)  # still pending while the request is in flight
+        # still pending while the request is in flight (sent from a helper thread, which opens its own Store)
+        with Store(store.path, check=False) as own:
+            seen_pending.append(own.counts().pending)
         return ok(request)
 
     report = syncer_for(FakeServer(server_that_looks_first)).send_pending()

@@ -209,3 +209,35 @@ def test_visible_locations_carry_their_group_name(engine, make_location):
         server_groups.add_location(conn, group, a)
         [place] = summaries.visible_locations(conn, None)
     assert (place.name, place.group, place.question_id) == ("Security A", "Oslo Airport", "main")
+
+
+def test_a_years_overview_read_from_months_weeks_and_days_equals_the_taps(engine, send, tap, location, stored_taps):
+    """Two years of taps, every 2 to 3 days at 10:00 UTC (11:00 or 12:00 in Oslo, the same local date), scores
+    cycling: the 365-day figures, the year before and the weekly trend equal what the test counts from the taps."""
+    sent, day, i = [], TODAY - timedelta(days=729), 0
+    while day <= TODAY:
+        sent.append(tap(score=1 + (i * 7 + day.day) % 5, tapped_at=at(day), flags=["repeat"] if i % 17 == 0 else []))
+        day, i = day + timedelta(days=2 + i % 2), i + 1
+    for batch in range(0, len(sent), 200):
+        assert send(sent[batch : batch + 200]).status_code == 200
+    counted = [(date.fromisoformat(t["tapped_at"][:10]), t["score"]) for t in sent if not t["flags"]]
+
+    with engine.connect() as conn:
+        [year] = dashboard.overview(conn, None, "365d", now=NOW)
+
+    def index(span: Period) -> tuple[int, float | None]:
+        picked = [score for day, score in counted if span.start <= day < span.end]
+        return len(picked), (100 * sum(s - 1 for s in picked) / 4 / len(picked) if picked else None)
+
+    period = Period(TODAY - timedelta(days=364), TODAY + timedelta(days=1))
+    assert year.period == period
+    assert (year.now.responses, year.now.happy_index.value) == pytest.approx(index(period))
+    assert (year.before.responses, year.before.happy_index.value) == pytest.approx(index(period.previous()))
+    weeks = summaries.buckets(period, "week")  # ISO weeks, the first and last cut to the period
+    assert (weeks[0].start, weeks[0].end, weeks[-1].start) == (
+        date(2025, 11, 24),
+        date(2025, 11, 24) + timedelta(7),
+        TODAY,
+    )
+    assert year.trend == pytest.approx([index(week)[1] for week in weeks])
+    assert len(stored_taps()) == len(sent)

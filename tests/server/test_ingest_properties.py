@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.protocol import SCALES, score_range
+from tests.support.rollups import score_rollups_of, stored_score_rollups
 
 ZONES = ("Europe/Oslo", "Asia/Kathmandu")
 DAYS = [date(2026, 3, d) for d in (28, 29, 30)] + [date(2026, 10, d) for d in (24, 25, 26)]
@@ -74,7 +75,7 @@ def sites(make_location, enroll) -> list[tuple[int, str]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=deliveries())
 def test_rollups_equal_raw_taps_however_batches_are_retried_and_reordered(
-    clear_taps, sites, send, tap, stored_taps, stored_rollups, stored_daily_rollups, plan
+    clear_taps, sites, send, tap, stored_taps, stored_rollups, stored_daily_rollups, engine, plan
 ):
     clear_taps()
     specs, sent = plan
@@ -114,3 +115,5 @@ def test_rollups_equal_raw_taps_however_batches_are_retried_and_reordered(
         if "repeat" not in r.flags.split(",")
     )
     assert stored_daily_rollups() == dict(daily_from_rows)
+    counted = [row for row in rows.values() if "repeat" not in row["flags"].split(",")]
+    assert stored_score_rollups(engine) == dict(score_rollups_of(counted))

@@ -37,6 +37,7 @@ from server.db import (
     webhooks,
 )
 from server.settings import Settings
+from tests.support.rollups import score_rollups_of, stored_score_rollups
 
 FIRST = "0001"
 TOKEN = "spk_migration-test-token"
@@ -127,6 +128,8 @@ def test_a_first_revision_database_with_taps_upgrades_to_head_with_no_tap_lost(f
     )
     assert daily == dict(expected)
     assert sum(daily.values()) == TAPS - TAPS // 13
+    # The score rollups hold the same counted taps per day, ISO week and month (0011).
+    assert stored_score_rollups(engine) == dict(score_rollups_of(r for r in sent if r["flags"] != "repeat"))
 
 
 def test_an_upgraded_database_serves_the_old_kiosk_and_keeps_counting(

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from server.auth import accounts
 from server.db import groups
 from server.settings import Settings
+from server.web.pages import overview as overview_page
 from tests.support.sessions import PASSWORD, form_token, sign_in
 from tests.support.sites import airport
 
@@ -294,3 +295,25 @@ def test_nothing_is_served_from_a_cdn(client, site):
     page = client.get(f"/locations/{site['a']}").text
     assert re.findall(r'src="([^"]+)"', page) == ["/static/vendor/chart.umd.min.js", "/static/smilepost.js"]
     assert client.get("/static/vendor/chart.umd.min.js").status_code == 200
+
+
+def test_the_overview_pages_its_locations_in_the_order_picked_ranking_them_all(client, site, monkeypatch):
+    monkeypatch.setattr(overview_page, "PAGE_SIZE", 2)
+    for key, scores in (("a", [5, 5]), ("b", [1, 1]), ("shop", [5, 1])):  # index 100, 0, 50
+        send_today(client, site["kiosks"][site[key]].token, "America/New_York" if key == "shop" else "Europe/Oslo",
+                   scores)  # fmt: skip
+    assert sign_in(client, "admin@example.com").status_code == 303
+
+    first = client.get("/?range=7d&sort=index&desc=true").text
+    second = client.get("/?range=7d&sort=index&desc=true&page=2").text
+    beyond = client.get("/?range=7d&sort=index&desc=true&page=9").text
+
+    def shown(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r'<tr data-location="(\d+)">', html)]
+
+    assert shown(first) == [site["a"], site["shop"]] and shown(second) == [site["b"]] and shown(beyond) == [site["b"]]
+    assert "3 locations" in first and "Locations 1–2 of 3" in first and "Locations 3–3 of 3" in second
+    assert 'rel="next" href="?range=7d&amp;sort=index&amp;desc=true&amp;page=2"' in first
+    assert re.search(r'<td class="num rank">3</td>', second)  # ranked among all three, not within its page
+    assert second.count('class="spark"') == 1  # a trend line for each location shown
+    assert client.get("/?range=7d&page=0").status_code == 422

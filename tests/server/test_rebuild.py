@@ -5,28 +5,33 @@ zone did not change is left byte-identical; with retention on only the kept days
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 
 from server import lifecycle
-from server.db import daily_rollups, filtered_rollups, rollups, taps
+from server.db import daily_rollups, filtered_rollups, rollups, score_rollups, taps
 from server.rebuild import rebuild_rollups
 from server.settings import Settings
+from tests.support.rollups import score_rollups_of, stored_score_rollups
 
 # Times either side of midnight in Oslo and New York, so a zone change moves taps to other dates and hours.
 TIMES = ["2026-11-21T23:30:00Z", "2026-11-22T04:10:00Z", "2026-11-22T12:00:00Z", "2026-11-22T23:59:00Z"]
 NEW_YORK = "America/New_York"
 
 
-def _dump(engine: Engine, location_id: int) -> list[tuple[Any, ...]]:
-    """Every rollup row of a location, of all three tables, in key order: what 'byte-identical' compares."""
+def _dump(
+    engine: Engine,
+    location_id: int,
+    tables: tuple[Table, ...] = (rollups, daily_rollups, filtered_rollups, score_rollups),
+) -> list[tuple[Any, ...]]:
+    """Every rollup row of a location, of every rollup table, in key order: what 'byte-identical' compares."""
     out: list[tuple[Any, ...]] = []
     with engine.connect() as conn:
-        for table in (rollups, daily_rollups, filtered_rollups):
+        for table in tables:
             key = [column for column in table.primary_key.columns]
             rows = conn.execute(select(table).where(table.c.location_id == location_id).order_by(*key)).all()
             out.extend((table.name, *row) for row in rows)
@@ -70,6 +75,7 @@ def test_a_new_time_zone_recounts_every_tap_on_its_local_date_and_hour_there(eng
         dates = sorted(conn.execute(select(taps.c.local_date).where(taps.c.location_id == location)).scalars())
     assert stored_hourly == dict(hourly)
     assert stored_daily == dict(daily)
+    assert _score_rows(engine, location) == dict(score_rollups_of(_taps_of(engine, location)))
     assert dates == sorted(t.date() for t in local)
     assert [(d.location_id, d.taps_moved > 0, d.rows_written > 0, d.from_date) for d in done] == [
         (location, True, True, None)
@@ -96,12 +102,21 @@ def test_with_retention_only_the_kept_days_are_recounted_and_older_ones_keep_the
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)  # Oslo's first kept date: 2026-11-22
     with engine.begin() as conn:
         lifecycle.set_timezone(conn, location, NEW_YORK)
-    older = [row for row in _dump(engine, location) if row[3] < datetime(2026, 11, 22).date()]
+    dated = (rollups, daily_rollups, filtered_rollups)
+    older = [row for row in _dump(engine, location, dated) if row[3] < datetime(2026, 11, 22).date()]
+    older_days = {k: n for k, n in _score_rows(engine, location).items() if k[2] == "day" and k[3] < date(2026, 11, 22)}
 
     done = rebuild_rollups(engine, keep, now, location_ids=[location])
 
     assert done[0].from_date == datetime(2026, 11, 22).date()
-    assert [row for row in _dump(engine, location) if row[3] < done[0].from_date] == older
+    assert [row for row in _dump(engine, location, dated) if row[3] < done[0].from_date] == older
+    # Days before the first kept date keep their counts; every week and month is still the sum of its days.
+    scored = _score_rows(engine, location)
+    days = {k: n for k, n in scored.items() if k[2] == "day"}
+    assert {k: n for k, n in days.items() if k[3] < done[0].from_date} == older_days
+    day_rows = [{"location_id": k[0], "question_id": k[1], "local_date": k[3], "scale": k[4], "score": k[5],
+                 "channel": k[6]} for k, n in days.items() for _ in range(n)]  # fmt: skip
+    assert scored == dict(score_rollups_of(day_rows))
     with engine.connect() as conn:
         recounted = conn.execute(
             select(daily_rollups.c.local_date, daily_rollups.c.count)
@@ -109,3 +124,12 @@ def test_with_retention_only_the_kept_days_are_recounted_and_older_ones_keep_the
         ).all()  # fmt: skip
     # New York dates of the taps from 2026-11-22 on: 04:10Z -> 21st (left out), 12:00Z and 23:59Z -> 22nd
     assert sorted((day.isoformat(), n) for day, n in recounted) == [("2026-11-22", 1), ("2026-11-22", 1)]
+
+
+def _score_rows(engine: Engine, location_id: int) -> dict[tuple[Any, ...], int]:
+    return {k: n for k, n in stored_score_rollups(engine).items() if k[0] == location_id}
+
+
+def _taps_of(engine: Engine, location_id: int) -> list[Any]:
+    with engine.connect() as conn:
+        return [row._mapping for row in conn.execute(select(taps).where(taps.c.location_id == location_id))]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared import protocol
+from shared import protocol, scores
 from shared.scores import (
     RANKING_WEIGHT,
     SMALL_SAMPLE,
@@ -432,3 +432,34 @@ finite = st.floats(0.0, 100.0, allow_nan=False)
 def test_property_ranking_lies_between_index_and_overall(index: float, n: int, overall: float, weight: float) -> None:
     score = ranking_score(index, n, overall, weight)
     assert min(index, overall) - 1e-9 <= score <= max(index, overall) + 1e-9
+
+
+@given(
+    st.lists(
+        st.sampled_from([(scale, score) for scale in (3, 4, 5, 11) for score in protocol.score_range(scale)]).flatmap(
+            lambda key: st.tuples(st.just(key[0]), st.just(key[1]), st.integers(min_value=0, max_value=10**6))
+        ),
+        max_size=30,
+    )
+)
+def test_the_headline_of_database_sums_is_the_headline_of_the_rows_to_the_last_bit(rows):
+    totals: dict[int, list[int]] = {}
+    for scale, score, count in rows:  # what SUM(count), SUM(count * score) and the promoter/detractor sums give
+        n, total, pro, det = totals.setdefault(scale, [0, 0, 0, 0])
+        totals[scale] = [n + count, total + count * score, pro + count * (score >= 9), det + count * (score <= 6)]
+    sums = [scores.Sums(scale, *values) for scale, values in totals.items()]
+
+    index = scores.happy_index(rows)
+    expected = index.value if index.n else scores.nps(rows).value
+
+    assert scores.headline_value(sums) == expected
+
+
+def test_rows_checked_once_are_not_checked_again_and_bad_rows_are_refused_when_checked():
+    with pytest.raises(ValueError, match="score 7 is outside 1..5 for scale 5"):
+        scores.checked([(5, 7, 1)])
+    rows = scores.checked([(5, 5, 3), (5, 1, 1)])
+
+    assert scores.checked(rows) is rows
+    assert scores.happy_index(rows) == scores.happy_index([(5, 5, 3), (5, 1, 1)])
+    assert scores.csat(rows).k == 3 and scores.negative(rows).k == 1

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from server.api.deps import CurrentKiosk, EngineDep, SettingsDep
+from server.api.deps import CurrentKiosk
+from server.api.routes.kiosk import sync_hints
 from server.ingest import ingest_batch
+from server.settings import Settings
 from shared.protocol import BatchResult, Problem, TapBatch
 
 
@@ -51,10 +53,13 @@ router = APIRouter(prefix="/api/v1/taps", tags=["kiosk"], route_class=TapBatchRo
     response_model=BatchResult,
     responses={401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
 )
-def post_taps(
-    batch: TapBatch, kiosk: CurrentKiosk, engine: EngineDep, settings: SettingsDep, request: Request
-) -> BatchResult:
-    """Store a batch of taps for the calling kiosk's location (idempotent by tap id, atomic per batch)."""
-    result = ingest_batch(engine, kiosk, batch, skew_seconds=settings.clock_skew_seconds)
-    request.app.state.metrics.observe_batch(len(batch.taps), result)
-    return result
+def post_taps(batch: TapBatch, kiosk: CurrentKiosk, request: Request) -> Response:
+    """Store a batch of taps for the calling kiosk's location (idempotent by tap id, atomic per batch).
+
+    The answer is serialized by pydantic-core straight to bytes (it is a BatchResult, as the schema says), and
+    carries the protocol's hint headers (:func:`server.api.routes.kiosk.sync_hints`)."""
+    state = request.app.state
+    settings: Settings = state.settings
+    result = ingest_batch(state.engine, kiosk, batch, skew_seconds=settings.clock_skew_seconds)
+    state.metrics.observe_batch(len(batch.taps), result)
+    return Response(result.model_dump_json(), media_type="application/json", headers=sync_hints(settings))

@@ -29,6 +29,7 @@ SORTS: dict[str, Callable[[OverviewRow], Any]] = {
     "change": lambda row: row.change,
 }
 MAIN_QUESTION = QuestionChoice("", "Main question (each location's)")
+PAGE_SIZE = 200  # locations per page: every one is ranked and sorted, only the page's trend lines are read
 
 
 def sort_rows(rows: list[OverviewRow], key: str, descending: bool) -> list[OverviewRow]:
@@ -53,25 +54,31 @@ def overview_page(
     question: QuestionQuery = None,
     channel: ChannelQuery = None,
     archived: Annotated[bool, Query(description="also archived locations")] = False,
+    page: Annotated[int, Query(ge=1, le=10_000, description="page of PAGE_SIZE locations, from 1")] = 1,
 ) -> HTMLResponse:
-    """The overview over the picked range, of one question and one channel or all, open alerts marked; a bad
-    custom range is shown as a message on the page."""
+    """The overview over the picked range, of one question and one channel or all, open alerts marked, PAGE_SIZE
+    locations a page (in the order picked); a bad custom range is shown as a message on the page."""
     error = None
     question = question or None  # the picker's "main question" comes as an empty value
     location_ids = session.access.location_ids
     with engine.connect() as conn:
         try:
             rows = dashboard.overview(conn, location_ids, range, start, last, question_id=question, channel=channel,
-                                      archived=archived)  # fmt: skip
+                                      archived=archived, trends=False)  # fmt: skip
         except InvalidInput as exc:
             rows, error = [], str(exc)
+        pages = max(1, -(-len(rows) // PAGE_SIZE))
+        page = min(page, pages)
+        first = (page - 1) * PAGE_SIZE
+        shown = dashboard.with_trends(conn, sort_rows(rows, sort, desc)[first : first + PAGE_SIZE], channel)
         group_rows = dashboard.group_overview(conn, rows)
         open_alerts = dashboard.open_alerts(conn, location_ids)
         questions = [MAIN_QUESTION, *dashboard.overview_questions(conn, location_ids, languages)]
     custom = {"start": start, "last": last} if range == "custom" else {}
     picked = {"question": question, "channel": channel}
     return render(
-        request, "overview.html", session, rows=sort_rows(rows, sort, desc), range_name=range, start=start, last=last,
+        request, "overview.html", session, rows=shown, total=len(rows), page=page, pages=pages, first=first,
+        range_name=range, start=start, last=last,
         sort=sort, desc=desc, error=error, open_alerts=open_alerts, questions=questions, question_value=question or "",
         group_rows=group_rows, archived=archived,
         view={"range": range, **custom, "sort": sort, "desc": desc, **picked, "archived": archived},
