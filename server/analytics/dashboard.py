@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Select, Subquery, case, func, literal, select, union_all
+from sqlalchemy import BigInteger, Connection, Date, Select, Subquery, case, cast, func, literal, select, union_all
 
 from server.alerts.targets import target_for, targets_for
 from server.analytics.grains import Grain, cover, whole
@@ -320,19 +320,20 @@ def _bucket_sums(
     questions = {row.location_id: row.question_id for row in rows}
     out: dict[int, dict[date, list[scores.Sums]]] = {}
     for query in queries:
-        for location_id, question_id, day, scale, *sums in conn.execute(_sums_by_span(query)):
-            if question_id == questions[location_id]:  # PostgreSQL sums a BIGINT as NUMERIC: back to int
-                out.setdefault(location_id, {}).setdefault(day, []).append(scores.Sums(scale, *map(int, sums)))
+        for row in conn.execute(_sums_by_span(query)):
+            if row[1] == questions[row[0]]:  # location, question, span, then the Sums
+                out.setdefault(row[0], {}).setdefault(row[2], []).append(scores.Sums._make(row[3:]))
     return out
 
 
 def _sums_by_span(rows: Subquery) -> Select[Any]:
     """(location, question, span, scale, taps, sum of scores, promoters, detractors) of some score rows."""
     c = rows.c
-    promoters = func.sum(case((c.score.in_(sorted(scores.positive_scores(NPS_SCALE))), c.count), else_=0))
-    detractors = func.sum(case((c.score.in_(sorted(scores.negative_scores(NPS_SCALE))), c.count), else_=0))
-    keys = [c.location_id, c.question_id, c.span, c.scale]
-    return select(*keys, func.sum(c.count), func.sum(c.count * c.score), promoters, detractors).group_by(*keys)
+    promoters = case((c.score.in_(sorted(scores.positive_scores(NPS_SCALE))), c.count), else_=0)
+    detractors = case((c.score.in_(sorted(scores.negative_scores(NPS_SCALE))), c.count), else_=0)
+    sums = [cast(func.sum(value), BigInteger) for value in (c.count, c.count * c.score, promoters, detractors)]
+    keys = [c.location_id, c.question_id, c.span, c.scale]  # PostgreSQL sums BIGINT as NUMERIC: cast back to int
+    return select(*keys, *sums).group_by(*keys)
 
 
 def _ranks(now: dict[int, Scores]) -> tuple[dict[int, float], dict[int, int]]:

@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from babel.numbers import format_decimal
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from server.auth import accounts
@@ -83,6 +86,18 @@ def test_the_catalogues_compile_and_translate():
 def test_a_figure_is_written_the_languages_way_without_grouping(language, value, digits, expected):
     with i18n.use(language):
         assert i18n.number(value, digits) == expected
+
+
+@given(
+    st.sampled_from(sorted(i18n.LANGUAGES)),
+    st.floats(min_value=-1e7, max_value=1e7, allow_nan=False),
+    st.integers(min_value=0, max_value=2),
+)
+def test_a_figure_is_what_babel_writes_with_the_languages_decimal_mark(language, value, digits):
+    pattern = "0." + "0" * digits if digits else "0"
+    with i18n.use(language):
+        babel = format_decimal(round(value, digits) + 0.0, format=pattern, locale=i18n.format_locale())
+        assert i18n.number(value, digits) == babel
 
 
 @pytest.mark.parametrize(

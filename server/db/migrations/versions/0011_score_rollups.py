@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("score", sa.SmallInteger, primary_key=True),
         sa.Column("channel", sa.String(8), primary_key=True),
         sa.Column("count", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,  # stored in key order: a range of rows is read without a lookup per row
     )
     for grain, start in _STARTS[op.get_bind().dialect.name].items():
         op.execute(
