@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kiosk.ui.clockscript import ClockScript
+
 TARGET_RSS_MIB = 150.0
 TARGET_IDLE_CPU = 2.0
 TARGET_COLD_START = 2.0
@@ -147,24 +149,31 @@ def _rss_mib() -> float:
     return float("nan")
 
 
-class Measure:
+class Measure(ClockScript):
     """Runs on Kivy's Clock in the child: notes the first frame of the question, taps, idles, then stops the app.
 
-    A script of steps like :class:`kiosk.ui.clockscript.ClockScript`, but the app is found once it runs (the
-    kiosk's is made inside ``run_app``).
+    A :class:`kiosk.ui.clockscript.ClockScript` whose app is found once it runs (the kiosk's is made inside
+    ``run_app``).
     """
 
     def __init__(self, kind: str, taps: int, idle: float) -> None:
+        super().__init__(None)
         self.kind, self.taps, self.idle = kind, taps, idle
         self.figures: dict[str, Any] = {}
-        self.error: str | None = None
         self.pressed = False
-        self._steps: Iterator[float] | None = None
 
-    def current(self) -> str:
+    @property
+    def app(self) -> Any:
         from kivy.app import App
 
-        screens = getattr(App.get_running_app(), "screens", None)
+        return App.get_running_app()
+
+    @app.setter
+    def app(self, _: Any) -> None:
+        """The app is always the running one (ClockScript's constructor sets it)."""
+
+    def current(self) -> str:
+        screens = getattr(self.app, "screens", None)
         return str(screens.current) if screens is not None else "bare"
 
     def on_flip(self, *_: Any) -> None:
@@ -174,25 +183,6 @@ class Measure:
             self.figures["fps_on_question"] = _clock_fps()
         if self.pressed and self.current() == "thanks":
             self.pressed = False
-
-    def advance(self, *_: Any) -> None:
-        import traceback
-
-        from kivy.app import App
-        from kivy.clock import Clock
-
-        if self._steps is None:
-            self._steps = self.steps()
-        try:
-            delay = next(self._steps)
-        except StopIteration:
-            App.get_running_app().stop()
-            return
-        except Exception:
-            self.error = traceback.format_exc()
-            App.get_running_app().stop()
-            return
-        Clock.schedule_once(self.advance, delay)
 
     def steps(self) -> Iterator[float]:
         from kivy.app import App
