@@ -5,8 +5,8 @@ of 2,000 locations over 365 days.
 The 200-location data is the demo dataset (:func:`server.demo.seed.seed`: 200 sites in eight time zones, 365 local
 days, ``--taps-per-day`` taps per location and day on average, stored through ingest so the rollups are the
 production ones) in a SQLite file; the seed's own speed is reported too. The 2,000-location data is filled straight
-into the tables (:func:`fill_bulk`: taps rows as ingest stores them, and every rollup counted from those rows by
-the server's own :func:`server.ingest.rollup_counts`), so that run stays short. The server is a real
+into the tables (:func:`fill_bulk`: taps rows stored, and every rollup counted from them, by ingest's own writers),
+so that run stays short. The server is a real
 ``smilepost server`` on loopback; the client signs in through the login form like a browser (CSRF field,
 session cookie). Baseline in the same run: ``GET /healthz`` (one database round trip) on the same server.
 
@@ -25,19 +25,19 @@ import re
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import insert
 
 from benchmarks._common import percentile, report, server
+from server import ingest
 from server.auth import accounts
 from server.db import make_engine, tables, upgrade
 from server.demo.seed import SeedResult, seed
-from server.ingest import rollup_counts
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -95,8 +95,8 @@ ZONES = ("Europe/Oslo", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
 def fill_bulk(url: str, locations: int, days: int, taps_per_day: int, rng_seed: int = 15) -> tuple[int, int]:
     """Fill an empty database with ``locations`` locations (one kiosk each, four time zones) and ``days`` local days
     of taps ending today, about ``taps_per_day`` a day each between 06:00 and 22:00 local time, with an admin
-    (ADMIN_EMAIL): taps rows as ingest stores them, the rollups counted from those very rows by
-    :func:`server.ingest.rollup_counts`. Returns (taps, busiest location id); reports the fill's speed."""
+    (ADMIN_EMAIL): taps rows stored, and every rollup counted from them, by ingest's own writers (no HTTP, no
+    batches, one transaction). Returns (taps, busiest location id); reports the fill's speed."""
     started, rng = time.perf_counter(), random.Random(rng_seed)
     engine = make_engine(url)
     upgrade(engine)
@@ -116,31 +116,15 @@ def fill_bulk(url: str, locations: int, days: int, taps_per_day: int, rng_seed: 
             rows = _bulk_taps(
                 rng, f"bulk{i:08d}", location_id, ZoneInfo(ZONES[i % len(ZONES)]), days, taps_per_day, now
             )
-            _insert_raw(conn, tables.taps, list(rows[0]), [tuple(row.values()) for row in rows])
-            for table, key, counts in rollup_counts(rows):
-                _insert_raw(conn, table, [*key, "count"], [(*k, n) for k, n in counts.items()])
+            # Stored and counted by ingest's own writers, as a batch of new taps would be.
+            stored = ingest._insert_new(conn.dialect, rows)(conn)
+            assert len(stored) == len(rows), "the bulk fill needs an empty database"
+            ingest._add_to_rollups(conn, rows)
             total, busiest = total + len(rows), max(busiest, (len(rows), location_id))
     engine.dispose()
     elapsed = time.perf_counter() - started
     report(f"dashboard bulk fill: {total:,} taps ({locations} locations x {days} days) in {elapsed:.0f} s")
     return total, busiest[1]
-
-
-def _insert_raw(conn: Connection, table: Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows through the SQLite driver in the form SQLAlchemy's types store them (Uuid as 32 hex digits,
-    naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, ISO dates): SQLAlchemy's per-value processing would take most of the
-    fill's time."""
-
-    def stored(value: Any) -> Any:
-        if isinstance(value, uuid.UUID):
-            return value.hex
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return value.isoformat() if isinstance(value, date) else value
-
-    if rows:
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        conn.exec_driver_sql(sql, [tuple(map(stored, row)) for row in rows])
 
 
 def _bulk_taps(
