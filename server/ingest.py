@@ -21,7 +21,7 @@ import functools
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -36,11 +36,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from server import InvalidInput
 from server.analytics.grains import GRAINS, start_of
 from server.auth.kiosk_tokens import KioskIdentity
-from server.db import daily_rollups, filtered_rollups, kiosks, metadata, rollups, score_rollups, taps, touchpoints
+from server.db import (
+    daily_rollups,
+    filtered_rollups,
+    kiosks,
+    metadata,
+    rollups,
+    score_rollups,
+    score_sums,
+    taps,
+    touchpoints,
+)  # fmt: skip
 from server.fleet import clock_offset, count_received, heartbeat_values
 from server.privacy.redact import redact
 from shared.protocol import SERVER_FLAGS, BatchResult, Tap, TapBatch
-from shared.scores import FILTERED
+from shared.scores import FILTERED, NPS_SCALE, negative_scores, positive_scores
 
 # Columns that make up a tap's content as the kiosk sent it: equal -> duplicate, else conflict.
 CONTENT_COLUMNS = (
@@ -51,6 +61,8 @@ ROLLUP_KEY = ("location_id", "question_id", "local_date", "local_hour", "scale",
 DAILY_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "scale", "score", "followup", "channel")
 FILTERED_KEY = ("location_id", "question_id", "local_date", "kiosk_id", "why", "channel")
 SCORE_KEY = ("location_id", "question_id", "grain", "local_date", "scale", "score", "channel")
+SUMS_KEY = ("location_id", "question_id", "grain", "local_date", "scale", "channel")
+SUM_GRAINS = ("day", "week")  # the spans a trend line is drawn in (server.analytics.summaries.default_granularity)
 TIME_COLUMNS = ("tapped_at", "effective_at", "received_at")  # the aware datetimes of a taps row
 KIOSK_SERVER_FLAGS = frozenset(SERVER_FLAGS)  # flags the server sets: not part of what a sender decided
 WEB_SERVER_FLAGS = KIOSK_SERVER_FLAGS | {"repeat"}  # on the web channel the server also decides what is a repeat
@@ -322,11 +334,12 @@ def writer_turn(engine: Engine) -> Iterator[None]:
 
 @functools.cache
 def _upsert_statement(dialect_name: str, table_name: str, key: tuple[str, ...]) -> Any:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` for a rollup table, built
-    once per process (building it cost more than executing it)."""
+    """``INSERT ... ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` (each value column added) for a
+    rollup table, built once per process (building it cost more than executing it)."""
     table = metadata.tables[table_name]
     stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(key), set_={"count": table.c.count + stmt.excluded.count})
+    added = {name: table.c[name] + stmt.excluded[name] for name in value_columns(table, key)}
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=added)
 
 
 def _insert_new(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> Callable[[Connection], set[UUID]]:
@@ -462,9 +475,13 @@ def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> Non
         _upsert_counts(conn, table, key, counts)
 
 
-def rollup_counts(rows: Iterable[dict[str, Any]]) -> list[tuple[Table, tuple[str, ...], Counter[tuple[Any, ...]]]]:
-    """What ``taps`` rows add to each rollup table: (table, its key columns, count per key). The taps that count go
-    to the hourly and daily rollups, those left out to the filtered rollup (by why)."""
+# What a batch adds to a rollup table, per key: a count, or (score_sums) a tuple of its value columns in order.
+Counts = Mapping[tuple[Any, ...], int | tuple[int, ...]]
+
+
+def rollup_counts(rows: Iterable[dict[str, Any]]) -> list[tuple[Table, tuple[str, ...], Counts]]:
+    """What ``taps`` rows add to each rollup table: (table, its key columns, counts per key). The taps that count go
+    to the hourly, daily, score and sums rollups, those left out to the filtered rollup (by why)."""
     counted: list[dict[str, Any]] = []
     filtered: Counter[tuple[Any, ...]] = Counter()
     for row in rows:
@@ -474,10 +491,12 @@ def rollup_counts(rows: Iterable[dict[str, Any]]) -> list[tuple[Table, tuple[str
         else:
             filtered[itemgetter(*FILTERED_KEY)({**keyed, "why": why})] += 1
     daily = Counter(map(itemgetter(*DAILY_KEY), counted))
+    scored = score_counts(daily)
     return [
         (rollups, ROLLUP_KEY, Counter(map(itemgetter(*ROLLUP_KEY), counted))),
         (daily_rollups, DAILY_KEY, daily),
-        (score_rollups, SCORE_KEY, score_counts(daily)),
+        (score_rollups, SCORE_KEY, scored),
+        (score_sums, SUMS_KEY, score_sums_of(scored)),
         (filtered_rollups, FILTERED_KEY, filtered),
     ]
 
@@ -501,12 +520,42 @@ def spread_days(days: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
     return out
 
 
-def _upsert_counts(conn: Connection, table: Any, key: tuple[str, ...], counts: Counter[tuple[Any, ...]]) -> None:
-    """Add ``counts`` to ``table``'s count column, creating the rows that do not exist yet (in key order)."""
-    if not counts:
-        return
-    values = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counts.items())]
-    conn.execute(_upsert_statement(conn.dialect.name, table.name, key), values)
+def score_sums_of(scored: Mapping[tuple[Any, ...], int]) -> dict[tuple[Any, ...], tuple[int, int, int, int]]:
+    """The ``score_sums`` rows (keyed by SUMS_KEY: taps, sum of scores, promoters, detractors) of ``score_rollups``
+    counts (keyed by SCORE_KEY), for the grains in SUM_GRAINS; promoters and detractors only on the NPS scale."""
+    promoting, detracting = positive_scores(NPS_SCALE), negative_scores(NPS_SCALE)
+    out: dict[tuple[Any, ...], tuple[int, int, int, int]] = {}
+    for (location_id, question_id, grain, day, scale, score, channel), n in scored.items():
+        if grain in SUM_GRAINS:
+            key = (location_id, question_id, grain, day, scale, channel)
+            taps_, total, promoters, detractors = out.get(key, (0, 0, 0, 0))
+            nps = scale == NPS_SCALE
+            out[key] = (taps_ + n, total + n * score, promoters + (n if nps and score in promoting else 0),
+                        detractors + (n if nps and score in detracting else 0))  # fmt: skip
+    return out
+
+
+@functools.cache
+def value_columns(table: Table, key: tuple[str, ...]) -> tuple[str, ...]:
+    """A rollup table's columns outside its key, in table order: ``count``, or score_sums' four sums."""
+    return tuple(column.name for column in table.columns if column.name not in key)
+
+
+def rollup_rows(table: Table, key: tuple[str, ...], counts: Counts) -> list[dict[str, Any]]:
+    """``counts`` as rows of ``table`` (column -> value), in key order."""
+    columns = value_columns(table, key)
+    out = []
+    for k, n in sorted(counts.items()):
+        row = dict(zip(key, k, strict=True))
+        row.update(zip(columns, n if isinstance(n, tuple) else (n,), strict=True))
+        out.append(row)
+    return out
+
+
+def _upsert_counts(conn: Connection, table: Table, key: tuple[str, ...], counts: Counts) -> None:
+    """Add ``counts`` to ``table``'s value columns, creating the rows that do not exist yet (in key order)."""
+    if counts:
+        conn.execute(_upsert_statement(conn.dialect.name, table.name, key), rollup_rows(table, key, counts))
 
 
 def _touch_kiosk(

@@ -40,6 +40,7 @@ from server.db import (
     report_runs,
     rollups,
     score_rollups,
+    score_sums,
     subscriptions,
     taps,
     targets,
@@ -159,7 +160,8 @@ def delete_location(conn: Connection, location_id: int, *, confirm: str) -> Dele
     subs = select(subscriptions.c.id).where(subscriptions.c.location_id == location_id)
     conn.execute(delete(report_runs).where(report_runs.c.subscription_id.in_(subs)))
     conn.execute(delete(subscriptions).where(subscriptions.c.location_id == location_id))
-    for table in (targets, user_locations, group_locations, rollups, daily_rollups, score_rollups, filtered_rollups):
+    counted = (rollups, daily_rollups, score_rollups, score_sums, filtered_rollups)
+    for table in (targets, user_locations, group_locations, *counted):
         conn.execute(delete(table).where(table.c.location_id == location_id))
     tap_count = conn.execute(delete(taps).where(taps.c.location_id == location_id)).rowcount
     conn.execute(delete(pair_codes).where(pair_codes.c.location_id == location_id))

@@ -2,9 +2,9 @@
 changed (:func:`server.lifecycle.set_timezone`).
 
 For each location, each stored tap's local date and hour are computed again from its effective time in the
-location's zone *now*, and the hourly, daily and filtered rollups are counted again from the taps
-(:func:`server.ingest.rollup_counts`, the same counting as ingest). Where the counts come out the same as stored,
-nothing is written, so a location whose zone did not change is left byte-identical.
+location's zone *now*, and every rollup (hourly, daily, per score and span, the sums per span, filtered) is
+counted again from the taps (:func:`server.ingest.rollup_counts`, the same counting as ingest). Where the counts come
+out the same as stored, nothing is written, so a location whose zone did not change is left byte-identical.
 
 **Retention.** Once raw taps are deleted after ``retain_taps_days`` (:mod:`server.retention`), the rollups are the
 only record of the days before: a rebuild recounts only the local dates from the first kept one
@@ -21,14 +21,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, insert, select, update
 
 from server import NotFound, audit
-from server.db import locations, score_rollups, taps
-from server.ingest import rollup_counts, spread_days
+from server.db import locations, score_rollups, score_sums, taps
+from server.ingest import (
+    SCORE_KEY,
+    SUMS_KEY,
+    Counts,
+    rollup_counts,
+    rollup_rows,
+    score_sums_of,
+    spread_days,
+    value_columns,
+)  # fmt: skip
 from server.retention import kept_from
 from server.settings import Settings
 
@@ -104,14 +113,17 @@ def _rebuild_location(
                 local_date=bindparam("new_date"), local_hour=bindparam("new_hour")),
             moved,
         )  # fmt: skip
+    recounted = {table: (key, counts) for table, key, counts in rollup_counts(counted)}
+    if first is not None:  # weeks and months also hold days before ``first``: every span is summed again from days
+        scored = _with_days_before(
+            conn, location_id, first, cast(Counter[tuple[Any, ...]], recounted[score_rollups][1])
+        )
+        recounted[score_rollups] = (SCORE_KEY, scored)
+        recounted[score_sums] = (SUMS_KEY, score_sums_of(scored))
     written = 0
-    for table, key, counts in rollup_counts(counted):
-        if table is score_rollups and first is not None:  # weeks and months also hold days before ``first``
-            written += _replace(
-                conn, table, key, _with_days_before(conn, location_id, first, counts), location_id, None
-            )
-        else:
-            written += _replace(conn, table, key, counts, location_id, first)
+    for table, (key, counts) in recounted.items():
+        recounted_from = None if table is score_rollups or table is score_sums else first
+        written += _replace(conn, table, key, counts, location_id, recounted_from)
     if moved or written:
         since = f" from {first.isoformat()}" if first is not None else ""
         audit.record(conn, "location.rebuild_rollups", target=("location", location_id),
@@ -139,19 +151,20 @@ def _with_days_before(
 
 
 def _replace(
-    conn: Connection, table: Table, key: tuple[str, ...], counts: Counter[tuple[Any, ...]], location_id: int,
-    first: date | None,
-) -> int:  # fmt: skip
+    conn: Connection, table: Table, key: tuple[str, ...], counts: Counts, location_id: int, first: date | None
+) -> int:
     """Make ``table``'s rows of the location (from ``first`` on) exactly ``counts``; rows written (0 when they
     already were)."""
     where = and_(table.c.location_id == location_id, *([table.c.local_date >= first] if first is not None else []))
+    columns = value_columns(table, key)
     stored = {
-        tuple(row[:-1]): row[-1] for row in conn.execute(select(*(table.c[k] for k in key), table.c.count).where(where))
+        tuple(row[: len(key)]): row[-1] if len(columns) == 1 else tuple(row[len(key) :])
+        for row in conn.execute(select(*(table.c[name] for name in (*key, *columns))).where(where))
     }
     if stored == dict(counts):
         return 0
     conn.execute(delete(table).where(where))
-    values = [dict(zip(key, k, strict=True), count=n) for k, n in sorted(counts.items())]
+    values = rollup_rows(table, key, counts)
     if values:
         conn.execute(insert(table), values)
     return len(values)

@@ -239,6 +239,9 @@ def happy_index(rows: Iterable[Row]) -> Estimate:
 def _index_mean(n: int, steps: dict[int, int]) -> float:
     """The Happy Index of ``n`` face taps whose (score − 1) add up to ``steps[scale]`` on each scale: exact integer
     sums, divided once per scale, so :func:`happy_index` and :func:`headline_value` agree to the last bit."""
+    if len(steps) == 1:  # most spans: one scale (the same float as the sum below: 0 + x is x)
+        ((scale, total),) = steps.items()
+        return 100 * total / (scale - 1) / n
     return sum(100 * total / (scale - 1) for scale, total in sorted(steps.items())) / n
 
 

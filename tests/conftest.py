@@ -29,7 +29,17 @@ from sqlalchemy import Engine, delete, select
 
 from server.app import create_app
 from server.auth import accounts, keys, kiosk_tokens
-from server.db import daily_rollups, filtered_rollups, kiosks, make_engine, rollups, score_rollups, taps, upgrade
+from server.db import (
+    daily_rollups,
+    filtered_rollups,
+    kiosks,
+    make_engine,
+    rollups,
+    score_rollups,
+    score_sums,
+    taps,
+    upgrade,
+)  # fmt: skip
 from server.locations import add_location
 from server.settings import Settings
 from tests.support.pg_cluster import NoPostgres, ReusableDatabase, create_database, fresh_database, running_cluster
@@ -328,7 +338,7 @@ def clear_taps(engine: Engine) -> Callable[[], None]:
 
     def clear() -> None:
         with engine.begin() as conn:
-            for table in (rollups, daily_rollups, score_rollups, filtered_rollups, taps):
+            for table in (rollups, daily_rollups, score_rollups, score_sums, filtered_rollups, taps):
                 conn.execute(delete(table))
 
     return clear

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Connection, Date, Select, Subquery, case, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, Connection, Date, Select, Subquery, Table, cast, func, literal, select, union_all
 
 from server.alerts.targets import target_for, targets_for
 from server.analytics.grains import Grain, cover, whole
@@ -48,14 +48,14 @@ from server.analytics.summaries import (
     trend,
     visible_locations,
 )
-from server.db import alerts, kiosks, score_rollups, taps, targets, touchpoints
+from server.db import alerts, kiosks, score_rollups, score_sums, taps, targets, touchpoints
 from server.groups import groups_of_locations, list_groups
 from server.locations import profanity_masked
 from server.privacy.profanity import mask
 from shared import scores
-from shared.scores import NPS_SCALE
 
 COMMENTS_SHOWN = 20
+_SUMS = ("taps", "score_total", "promoters", "detractors")  # score_sums' columns, as in shared.scores.Sums
 WEB_LINE = "Web (phones)"  # the per-kiosk split's line of every web touchpoint's taps (their kiosk is '')
 
 
@@ -188,8 +188,8 @@ def with_trends(conn: Connection, rows: Sequence[OverviewRow], channel: Channel 
         spans = buckets(period, granularity)
         sums = _bucket_sums(conn, members, spans, granularity, channel)
         for row in members:
-            mine = sums.get(row.location_id, {})
-            lines[row.location_id] = [scores.headline_value(mine.get(span.start, ())) for span in spans]
+            location_id = row.location_id
+            lines[location_id] = [scores.headline_value(sums.get((location_id, span.start), ())) for span in spans]
     return [replace(row, trend=lines.get(row.location_id, [])) for row in rows]
 
 
@@ -266,11 +266,12 @@ def open_alerts(conn: Connection, location_ids: frozenset[int] | None) -> dict[i
 
 
 def _reading(
-    places: Sequence[Place | OverviewRow], channel: Channel | None, grain: Grain, first: date, end: date, *columns: Any
-) -> Select[Any]:
-    """``score_rollups`` rows (location, question, then ``columns``) of the places' questions, of ``channel`` or every
-    one, of grain ``grain`` whose first date is in [first, end)."""
-    s = score_rollups.c
+    table: Table, places: Sequence[Place | OverviewRow], channel: Channel | None, grain: Grain, first: date, end: date,
+    *columns: Any,
+) -> Select[Any]:  # fmt: skip
+    """Rows of ``table`` (``score_rollups`` or ``score_sums``: location, question, then ``columns``) of the places'
+    questions, of ``channel`` or every one, of grain ``grain`` whose first date is in [first, end)."""
+    s = table.c
     ids = sorted({place.id if isinstance(place, Place) else place.location_id for place in places})
     questions = sorted({place.question_id for place in places})
     return select(s.location_id, s.question_id, *columns).where(
@@ -285,7 +286,7 @@ def _pooled(conn: Connection, places: list[Place], period: Period, channel: Chan
     if not places:
         return {}
     s = score_rollups.c
-    parts = [_reading(places, channel, grain, first, end, s.scale, s.score, s.count)
+    parts = [_reading(score_rollups, places, channel, grain, first, end, s.scale, s.score, s.count)
              for grain, first, end in cover(period.start, period.end)]  # fmt: skip
     both = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     keys = [both.c.location_id, both.c.question_id, both.c.scale, both.c.score]
@@ -301,39 +302,42 @@ def _pooled(conn: Connection, places: list[Place], period: Period, channel: Chan
 
 def _bucket_sums(
     conn: Connection, rows: list[OverviewRow], spans: list[Period], granularity: Granularity, channel: Channel | None
-) -> dict[int, dict[date, list[scores.Sums]]]:
-    """location -> first date of each span -> :class:`scores.Sums` per scale of its question. Whole weeks (or days)
-    are read as such, in key order so the database groups them as it reads; a week cut by the period's edge is read
-    from its days."""
-    s = score_rollups.c
+) -> dict[tuple[int, date], list[scores.Sums]]:
+    """(location, first date of a span) -> :class:`scores.Sums` per scale of its question, from ``score_sums``.
+    Whole weeks (or days) are read as such, in key order so the database groups them as it reads; a week cut by the
+    period's edge is read from its days."""
+    s = score_sums.c
+    summed = (s.scale, *(s[name] for name in _SUMS))
     whole_spans = [span for span in spans if whole(span.start, span.end, granularity)]
     cut = [span for span in spans if not whole(span.start, span.end, granularity)]
     queries = []
     if whole_spans:
         first, end = whole_spans[0].start, whole_spans[-1].end
-        queries.append(_reading(rows, channel, granularity, first, end, s.local_date.label("span"), s.scale, s.score,
-                                s.count).subquery())  # fmt: skip
+        queries.append(_reading(score_sums, rows, channel, granularity, first, end, s.local_date.label("span"), *summed)
+                       .subquery())  # fmt: skip
     if cut:
-        edges = [_reading(rows, channel, "day", span.start, span.end, literal(span.start, Date).label("span"), s.scale,
-                          s.score, s.count) for span in cut]  # fmt: skip
+        edges = [_reading(score_sums, rows, channel, "day", span.start, span.end,
+                          literal(span.start, Date).label("span"), *summed) for span in cut]  # fmt: skip
         queries.append((edges[0] if len(edges) == 1 else union_all(*edges)).subquery())
     questions = {row.location_id: row.question_id for row in rows}
-    out: dict[int, dict[date, list[scores.Sums]]] = {}
+    out: dict[tuple[int, date], list[scores.Sums]] = {}
     for query in queries:
-        for row in conn.execute(_sums_by_span(query)):
-            if row[1] == questions[row[0]]:  # location, question, span, then the Sums
-                out.setdefault(row[0], {}).setdefault(row[2], []).append(scores.Sums._make(row[3:]))
+        for location_id, question_id, span, *values in conn.execute(_sums_by_span(query)):
+            if question_id == questions[location_id]:
+                mine = out.get((location_id, span))
+                if mine is None:
+                    out[location_id, span] = [scores.Sums(*values)]
+                else:
+                    mine.append(scores.Sums(*values))
     return out
 
 
 def _sums_by_span(rows: Subquery) -> Select[Any]:
-    """(location, question, span, scale, taps, sum of scores, promoters, detractors) of some score rows."""
+    """(location, question, span, scale, taps, sum of scores, promoters, detractors) of some ``score_sums`` rows,
+    every channel's added up."""
     c = rows.c
-    promoters = case((c.score.in_(sorted(scores.positive_scores(NPS_SCALE))), c.count), else_=0)
-    detractors = case((c.score.in_(sorted(scores.negative_scores(NPS_SCALE))), c.count), else_=0)
-    sums = [cast(func.sum(value), BigInteger) for value in (c.count, c.count * c.score, promoters, detractors)]
     keys = [c.location_id, c.question_id, c.span, c.scale]  # PostgreSQL sums BIGINT as NUMERIC: cast back to int
-    return select(*keys, *sums).group_by(*keys)
+    return select(*keys, *(cast(func.sum(c[name]), BigInteger) for name in _SUMS)).group_by(*keys)
 
 
 def _ranks(now: dict[int, Scores]) -> tuple[dict[int, float], dict[int, int]]:

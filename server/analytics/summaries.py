@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -186,15 +187,12 @@ def local_today(timezone: str, now: datetime | None = None) -> date:
 
 @dataclass(frozen=True)
 class Scores:
-    """Every score of one set of rollup rows (scale, score, count)."""
+    """Every score of one set of rollup rows (scale, score, count). Each figure is worked out the first time it is
+    read (an overview reads only the headline of the period before)."""
 
     responses: int
-    counts: dict[str, int]
-    happy_index: scores.Estimate
-    csat: scores.Share
-    negative: scores.Share
-    nps: scores.Estimate
     rows: tuple[tuple[int, int, int], ...]  # (scale, score, count), one per scale and score
+    scale: int  # the scale the counts per score are laid out on
 
     @classmethod
     def of(cls, rows: list[tuple[int, int, int]], scale: int) -> Scores:
@@ -203,15 +201,27 @@ class Scores:
         for row_scale, score, count in rows:
             totals[row_scale, score] += count
         merged = scores.checked((row_scale, score, count) for (row_scale, score), count in sorted(totals.items()))
-        return cls(
-            rows=merged,
-            responses=sum(totals.values()),
-            counts=scores.counts_by_score(merged, scale),
-            happy_index=scores.happy_index(merged),
-            csat=scores.csat(merged),
-            negative=scores.negative(merged),
-            nps=scores.nps(merged),
-        )
+        return cls(responses=sum(totals.values()), rows=merged, scale=scale)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        return scores.counts_by_score(self.rows, self.scale)
+
+    @cached_property
+    def happy_index(self) -> scores.Estimate:
+        return scores.happy_index(self.rows)
+
+    @cached_property
+    def csat(self) -> scores.Share:
+        return scores.csat(self.rows)
+
+    @cached_property
+    def negative(self) -> scores.Share:
+        return scores.negative(self.rows)
+
+    @cached_property
+    def nps(self) -> scores.Estimate:
+        return scores.nps(self.rows)
 
     @property
     def headline(self) -> scores.Estimate:

@@ -26,6 +26,7 @@ from server.db.tables import (
     report_runs,
     rollups,
     score_rollups,
+    score_sums,
     sessions,
     subscriptions,
     taps,
@@ -42,5 +43,6 @@ __all__ = [
     "audit_log", "group_locations",
     "subscriptions", "targets", "webhooks", "current_revision", "daily_rollups", "filtered_rollups", "groups",
     "kiosks", "locations", "login_throttle", "make_engine", "metadata", "pair_codes", "pair_failures", "rollups",
-    "score_rollups", "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS", "touchpoints",
+    "score_rollups", "score_sums", "sessions", "taps", "upgrade", "user_groups", "user_locations", "users", "CHANNELS",
+    "touchpoints",
 ]  # fmt: skip

@@ -311,6 +311,28 @@ score_rollups = Table(
 )
 
 
+# One row per (location, question, grain, first date, scale, channel) for the grains a trend line is drawn in (days
+# and ISO weeks): what a headline needs without reading each score (shared.scores.Sums): taps, the sum of their
+# scores, and on the NPS scale promoters and detractors (0 on face scales). Always the sums of the same key's
+# ``score_rollups`` rows, kept beside them by ingest and rebuild-rollups, so a trend reads one row per scale and
+# span instead of one per score.
+score_sums = Table(
+    "score_sums",
+    metadata,
+    Column("location_id", Integer, ForeignKey("locations.id"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("grain", String(5), primary_key=True),  # "day" | "week"
+    Column("local_date", Date, primary_key=True),  # the first date of the day or week
+    Column("scale", SmallInteger, primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("taps", BigInteger, nullable=False),
+    Column("score_total", BigInteger, nullable=False),
+    Column("promoters", BigInteger, nullable=False),
+    Column("detractors", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
 # Presses stored but left out of the figures, by why ("repeat"; shared.scores.FILTERED), per location, question,
 # local date and kiosk: kept by ingest in the batch's transaction, so nothing is left out silently.
 filtered_rollups = Table(

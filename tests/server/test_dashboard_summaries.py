@@ -241,3 +241,21 @@ def test_a_years_overview_read_from_months_weeks_and_days_equals_the_taps(engine
     )
     assert year.trend == pytest.approx([index(week)[1] for week in weeks])
     assert len(stored_taps()) == len(sent)
+
+
+def test_a_0_to_10_locations_trend_is_its_nps_per_day(engine, send, tap, make_location, enroll):
+    """Each day's point is the NPS of that day's taps, counted here: promoters (9-10) minus detractors (0-6)."""
+    lounge = make_location(name="Lounge", scale=11)
+    token = enroll(lounge).token
+    days = {TODAY - timedelta(days=d): [(d * 3 + k) % 11 for k in range(4 + d % 3)] for d in range(0, 30, 2)}
+    for day, picked in days.items():
+        _send_scores(send, tap, day, {s: picked.count(s) for s in set(picked)}, token=token, scale=11)
+
+    with engine.connect() as conn:
+        [row] = [r for r in dashboard.overview(conn, None, "30d", now=NOW) if r.location_id == lounge]
+
+    def nps(picked: list[int]) -> float | None:
+        return 100 * (sum(s >= 9 for s in picked) - sum(s <= 6 for s in picked)) / len(picked) if picked else None
+
+    assert row.trend == pytest.approx([nps(days.get(span.start, [])) for span in summaries.buckets(row.period, "day")])
+    assert row.now.headline.value == pytest.approx(nps([s for picked in days.values() for s in picked]))

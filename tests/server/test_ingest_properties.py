@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.protocol import SCALES, score_range
-from tests.support.rollups import score_rollups_of, stored_score_rollups
+from tests.support.rollups import score_rollups_of, score_sums_of, stored_score_rollups, stored_score_sums
 
 ZONES = ("Europe/Oslo", "Asia/Kathmandu")
 DAYS = [date(2026, 3, d) for d in (28, 29, 30)] + [date(2026, 10, d) for d in (24, 25, 26)]
@@ -117,3 +117,4 @@ def test_rollups_equal_raw_taps_however_batches_are_retried_and_reordered(
     assert stored_daily_rollups() == dict(daily_from_rows)
     counted = [row for row in rows.values() if "repeat" not in row["flags"].split(",")]
     assert stored_score_rollups(engine) == dict(score_rollups_of(counted))
+    assert stored_score_sums(engine) == score_sums_of(counted)

@@ -30,14 +30,16 @@ from server.db import (
     make_engine,
     report_runs,
     rollups,
+    score_rollups,
     subscriptions,
     taps,
     upgrade,
     users,
     webhooks,
 )
+from server.ingest import SCORE_KEY
 from server.settings import Settings
-from tests.support.rollups import score_rollups_of, stored_score_rollups
+from tests.support.rollups import score_rollups_of, score_sums_of, stored_score_rollups, stored_score_sums
 
 FIRST = "0001"
 TOKEN = "spk_migration-test-token"
@@ -128,8 +130,43 @@ def test_a_first_revision_database_with_taps_upgrades_to_head_with_no_tap_lost(f
     )
     assert daily == dict(expected)
     assert sum(daily.values()) == TAPS - TAPS // 13
-    # The score rollups hold the same counted taps per day, ISO week and month (0011).
+    # The score rollups hold the same counted taps per day, ISO week and month (0011), and their sums per day and
+    # week (0012).
     assert stored_score_rollups(engine) == dict(score_rollups_of(r for r in sent if r["flags"] != "repeat"))
+    assert stored_score_sums(engine) == score_sums_of(r for r in sent if r["flags"] != "repeat")
+
+
+def test_0012_sums_the_day_and_week_score_rollups_with_nps_promoters_and_detractors(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine, "0011")
+        with engine.begin() as conn:
+            inserted = conn.execute(
+                _as_at(conn, locations).insert().values(name="Gate", timezone="Europe/Oslo", scale=11,
+                                                         created_at=datetime(2026, 3, 1, tzinfo=UTC))
+            ).inserted_primary_key  # fmt: skip
+            assert inserted is not None
+            location_id = inserted[0]
+            rows = [
+                {"location_id": location_id, "question_id": "main", "local_date": date(2026, 3, 27 + i % 5),
+                 "scale": 11 if i % 3 else 5, "score": i % 11 if i % 3 else 1 + i % 5,
+                 "channel": "web" if i % 4 == 0 else "kiosk"}
+                for i in range(200)
+            ]  # fmt: skip
+            conn.execute(
+                _as_at(conn, score_rollups).insert(),
+                [dict(zip(SCORE_KEY, key, strict=True), count=n) for key, n in score_rollups_of(rows).items()],
+            )
+        upgrade(engine)
+
+        expected = score_sums_of(rows)
+        assert stored_score_sums(engine) == expected
+        assert {grain for _, _, grain, *_ in expected} == {"day", "week"}
+        assert sum(promoters for _, _, promoters, _ in expected.values()) == 2 * sum(
+            r["scale"] == 11 and r["score"] >= 9 for r in rows
+        )  # each tap once in its day and once in its week
+    finally:
+        engine.dispose()
 
 
 def test_an_upgraded_database_serves_the_old_kiosk_and_keeps_counting(

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, Table, select
 
 from server import lifecycle
-from server.db import daily_rollups, filtered_rollups, rollups, score_rollups, taps
+from server.db import daily_rollups, filtered_rollups, rollups, score_rollups, score_sums, taps
 from server.rebuild import rebuild_rollups
 from server.settings import Settings
-from tests.support.rollups import score_rollups_of, stored_score_rollups
+from tests.support.rollups import score_rollups_of, score_sums_of, stored_score_rollups, stored_score_sums
 
 # Times either side of midnight in Oslo and New York, so a zone change moves taps to other dates and hours.
 TIMES = ["2026-11-21T23:30:00Z", "2026-11-22T04:10:00Z", "2026-11-22T12:00:00Z", "2026-11-22T23:59:00Z"]
@@ -26,7 +26,7 @@ NEW_YORK = "America/New_York"
 def _dump(
     engine: Engine,
     location_id: int,
-    tables: tuple[Table, ...] = (rollups, daily_rollups, filtered_rollups, score_rollups),
+    tables: tuple[Table, ...] = (rollups, daily_rollups, filtered_rollups, score_rollups, score_sums),
 ) -> list[tuple[Any, ...]]:
     """Every rollup row of a location, of every rollup table, in key order: what 'byte-identical' compares."""
     out: list[tuple[Any, ...]] = []
@@ -76,6 +76,7 @@ def test_a_new_time_zone_recounts_every_tap_on_its_local_date_and_hour_there(eng
     assert stored_hourly == dict(hourly)
     assert stored_daily == dict(daily)
     assert _score_rows(engine, location) == dict(score_rollups_of(_taps_of(engine, location)))
+    assert _sums_of(engine, location) == score_sums_of(_taps_of(engine, location))
     assert dates == sorted(t.date() for t in local)
     assert [(d.location_id, d.taps_moved > 0, d.rows_written > 0, d.from_date) for d in done] == [
         (location, True, True, None)
@@ -117,6 +118,7 @@ def test_with_retention_only_the_kept_days_are_recounted_and_older_ones_keep_the
     day_rows = [{"location_id": k[0], "question_id": k[1], "local_date": k[3], "scale": k[4], "score": k[5],
                  "channel": k[6]} for k, n in days.items() for _ in range(n)]  # fmt: skip
     assert scored == dict(score_rollups_of(day_rows))
+    assert _sums_of(engine, location) == score_sums_of(day_rows)
     with engine.connect() as conn:
         recounted = conn.execute(
             select(daily_rollups.c.local_date, daily_rollups.c.count)
@@ -128,6 +130,10 @@ def test_with_retention_only_the_kept_days_are_recounted_and_older_ones_keep_the
 
 def _score_rows(engine: Engine, location_id: int) -> dict[tuple[Any, ...], int]:
     return {k: n for k, n in stored_score_rollups(engine).items() if k[0] == location_id}
+
+
+def _sums_of(engine: Engine, location_id: int) -> dict[tuple[Any, ...], tuple[int, int, int, int]]:
+    return {k: sums for k, sums in stored_score_sums(engine).items() if k[0] == location_id}
 
 
 def _taps_of(engine: Engine, location_id: int) -> list[Any]:

@@ -23,11 +23,11 @@ def test_migration_creates_every_table_and_records_its_revision(engine, client):
     assert tables == {
         "alembic_version", "locations", "kiosks", "api_keys", "taps", "rollups", "pair_codes", "pair_failures",
         "groups", "users", "user_locations", "user_groups", "sessions", "daily_rollups", "filtered_rollups",
-        "score_rollups", "login_throttle", "alert_rules", "alerts", "webhooks", "notifications", "leases", "targets",
-        "subscriptions", "report_runs", "touchpoints", "group_locations", "audit_log",
+        "score_rollups", "score_sums", "login_throttle", "alert_rules", "alerts", "webhooks", "notifications", "leases",
+        "targets", "subscriptions", "report_runs", "touchpoints", "group_locations", "audit_log",
     }  # fmt: skip
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0011"
+        assert MigrationContext.configure(conn).get_current_revision() == "0012"
 
 
 def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
@@ -36,7 +36,7 @@ def test_creating_the_app_twice_on_one_database_is_harmless(settings, location):
     again = create_app(settings)
 
     with again.state.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0011"
+        assert MigrationContext.configure(conn).get_current_revision() == "0012"
     again.state.engine.dispose()
 
 
