@@ -119,7 +119,7 @@ def fill_bulk(url: str, locations: int, days: int, taps_per_day: int, rng_seed: 
             # Stored and counted by ingest's own writers, as a batch of new taps would be.
             stored = ingest._insert_new(conn.dialect, rows)(conn)
             assert len(stored) == len(rows), "the bulk fill needs an empty database"
-            ingest._add_to_rollups(conn, rows)
+            ingest._add_to_rollups(conn, ingest.rollup_writes(conn.dialect.name, rows))
             total, busiest = total + len(rows), max(busiest, (len(rows), location_id))
     engine.dispose()
     elapsed = time.perf_counter() - started

@@ -134,13 +134,23 @@ def create_worker_app() -> FastAPI:
     return app
 
 
+# The collector's thresholds in a server process: a young collection every 7,000 new objects instead of 700.
+# A page such as the overview keeps tens of thousands of objects alive while it is built; at 700 they were
+# rescanned by about 40 young and 3 middle collections a request and a full one every third request (6.5 ms a
+# request, pauses up to 11 ms: the page's p95). At 7,000: 3.5 ms a request, pauses up to 3 ms, no full collection
+# in 30 pages. Cyclic garbage is still collected, in fewer, larger passes.
+GC_THRESHOLDS = (7_000, 10, 10)
+
+
 def freeze_startup_objects() -> None:
     """Collect once, then keep every object alive after start-up (modules, the app, its routes: about 150,000) out of
     the garbage collector's later passes (:func:`gc.freeze`): each tap batch creates enough objects to set off full
-    collections, which otherwise rescan them all, about a quarter of the server's CPU per tap. Call it once a
-    process has built its app; a test process building many apps must not."""
+    collections, which otherwise rescan them all, about a quarter of the server's CPU per tap. Then collect young
+    objects less often (GC_THRESHOLDS). Call it once a process has built its app; a test process building many
+    apps must not."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 # Pages load only this server's scripts and styles (Chart.js is vendored); no framing, no MIME sniffing.

@@ -31,7 +31,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Dialect, Engine, Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server import InvalidInput
 from server.analytics.grains import GRAINS, start_of
@@ -170,13 +169,15 @@ def ingest_batch(engine: Engine, kiosk: KioskIdentity, batch: TapBatch, *, skew_
     received_at = datetime.now(UTC)
     rows, repeated = _batch_rows(batch, Source.of(kiosk), received_at, skew_seconds)
     insert_new = _insert_new(engine.dialect, list(rows.values()))
+    dialect = engine.dialect.name
+    writes = rollup_writes(dialect, rows.values())  # if every tap is new (the common case): built before the lock
     with writer_turn(engine), engine.begin() as conn:
         if batch.heartbeat is not None or rows:
             _touch_kiosk(conn, kiosk, batch, received_at, skew_seconds)  # a write first: SQLite takes its lock now
         inserted = insert_new(conn)
         new, existing = _split(rows, inserted)
         duplicates, conflicts = _classify_existing(conn, existing)
-        _add_to_rollups(conn, new)
+        _add_to_rollups(conn, writes if len(new) == len(rows) else rollup_writes(dialect, new))
         count_received(conn, kiosk.kiosk_id, [row["seq"] for row in new])
     return _result(rows, repeated, inserted, duplicates, conflicts, received_at, KIOSK_SERVER_FLAGS)
 
@@ -249,7 +250,7 @@ def ingest_web_batch(
         inserted = _insert_new(engine.dialect, new)(conn)
         existing = {i: r for i, r in rows.items() if i not in inserted}
         duplicates, conflicts = _classify_existing(conn, existing, server_flags=WEB_SERVER_FLAGS)
-        _add_to_rollups(conn, (rows[i] for i in inserted))
+        _add_to_rollups(conn, rollup_writes(conn.dialect.name, (rows[i] for i in inserted)))
         if inserted:
             newest = max(rows[i]["effective_at"] for i in inserted)
             last = func.coalesce(touchpoints.c.last_tap_at, newest)
@@ -333,13 +334,17 @@ def writer_turn(engine: Engine) -> Iterator[None]:
 
 
 @functools.cache
-def _upsert_statement(dialect_name: str, table_name: str, key: tuple[str, ...]) -> Any:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` (each value column added) for a
-    rollup table, built once per process (building it cost more than executing it)."""
-    table = metadata.tables[table_name]
-    stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
-    added = {name: table.c[name] + stmt.excluded[name] for name in value_columns(table, key)}
-    return stmt.on_conflict_do_update(index_elements=list(key), set_=added)
+def _upsert_sql(dialect_name: str, table_name: str, key: tuple[str, ...]) -> str:
+    """The driver's own ``INSERT ... ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`` (each value
+    column added) for a rollup table: the same SQL on SQLite and PostgreSQL but for the placeholder."""
+    values = value_columns(metadata.tables[table_name], key)
+    columns = (*key, *values)
+    marks = ", ".join(["%s" if dialect_name == "postgresql" else "?"] * len(columns))
+    added = ", ".join(f"{name} = {table_name}.{name} + excluded.{name}" for name in values)
+    return (
+        f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({marks})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}"
+    )
 
 
 def _insert_new(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> Callable[[Connection], set[UUID]]:
@@ -468,11 +473,32 @@ def filtered_why(flags: str) -> str | None:
     return None
 
 
-def _add_to_rollups(conn: Connection, inserted: Iterable[dict[str, Any]]) -> None:
-    """Increment the hourly and daily rollups by the newly inserted taps that count, and the filtered rollup
-    by those left out (by why), so every stored press is counted once somewhere."""
+# One rollup table's increments: the driver's upsert SQL and its rows of parameters (key, then the values).
+RollupWrite = tuple[str, list[tuple[Any, ...]]]
+
+
+def rollup_writes(dialect_name: str, inserted: Iterable[dict[str, Any]]) -> list[RollupWrite]:
+    """What newly inserted taps rows add to the rollups (:func:`rollup_counts`), as the driver's own upserts with
+    their parameters (rows in key order, dates as SQLAlchemy stores them on SQLite: ISO text). Built with no
+    per-value bind processing, and for a kiosk batch before its transaction takes the write lock."""
+    iso = dialect_name != "postgresql"
+    writes = []
     for table, key, counts in rollup_counts(inserted):
-        _upsert_counts(conn, table, key, counts)
+        if counts:
+            params = [
+                (*(value.isoformat() if iso and type(value) is date else value for value in k),
+                 *(n if isinstance(n, tuple) else (n,)))
+                for k, n in sorted(counts.items())
+            ]  # fmt: skip
+            writes.append((_upsert_sql(dialect_name, table.name, key), params))
+    return writes
+
+
+def _add_to_rollups(conn: Connection, writes: list[RollupWrite]) -> None:
+    """Add the increments (:func:`rollup_writes`) to the hourly, daily, score and sums rollups (the taps that count)
+    and the filtered rollup (those left out, by why), so every stored press is counted once somewhere."""
+    for sql, params in writes:
+        conn.exec_driver_sql(sql, params)
 
 
 # What a batch adds to a rollup table, per key: a count, or (score_sums) a tuple of its value columns in order.
@@ -550,12 +576,6 @@ def rollup_rows(table: Table, key: tuple[str, ...], counts: Counts) -> list[dict
         row.update(zip(columns, n if isinstance(n, tuple) else (n,), strict=True))
         out.append(row)
     return out
-
-
-def _upsert_counts(conn: Connection, table: Table, key: tuple[str, ...], counts: Counts) -> None:
-    """Add ``counts`` to ``table``'s value columns, creating the rows that do not exist yet (in key order)."""
-    if counts:
-        conn.execute(_upsert_statement(conn.dialect.name, table.name, key), rollup_rows(table, key, counts))
 
 
 def _touch_kiosk(

@@ -1,5 +1,6 @@
 """What a server process does once it has built its app (server.app): the objects alive after start-up are kept out
-of the garbage collector's later passes, so tap batches do not rescan them."""
+of the garbage collector's later passes, so tap batches do not rescan them, and young objects are collected less
+often, so a large page is not rescanned while it is built."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_worker_app
+from server.app import GC_THRESHOLDS, create_worker_app
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()  # the test process builds many apps: leave nothing frozen behind
+    gc.set_threshold(*thresholds)
 
 
 def test_a_worker_process_freezes_what_start_up_left_alive(unfrozen, monkeypatch, tmp_path: Path, database_url):
@@ -27,3 +30,4 @@ def test_a_worker_process_freezes_what_start_up_left_alive(unfrozen, monkeypatch
     create_worker_app()
 
     assert gc.get_freeze_count() > 10_000  # the modules, the app and its routes
+    assert gc.get_threshold() == GC_THRESHOLDS != (700, 10, 10)  # Python's default
