@@ -45,7 +45,7 @@ from server.db import (
     score_sums,
     taps,
     touchpoints,
-)  # fmt: skip
+)
 from server.fleet import clock_offset, count_received, heartbeat_values
 from server.privacy.redact import redact
 from shared.protocol import SERVER_FLAGS, BatchResult, Tap, TapBatch

@@ -37,7 +37,7 @@ from server.ingest import (
     score_sums_of,
     spread_days,
     value_columns,
-)  # fmt: skip
+)
 from server.retention import kept_from
 from server.settings import Settings
 
