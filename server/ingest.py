@@ -482,16 +482,20 @@ def rollup_writes(dialect_name: str, inserted: Iterable[dict[str, Any]]) -> list
     their parameters (rows in key order, dates as SQLAlchemy stores them on SQLite: ISO text). Built with no
     per-value bind processing, and for a kiosk batch before its transaction takes the write lock."""
     iso = dialect_name != "postgresql"
-    writes = []
-    for table, key, counts in rollup_counts(inserted):
-        if counts:
-            params = [
-                (*(value.isoformat() if iso and type(value) is date else value for value in k),
-                 *(n if isinstance(n, tuple) else (n,)))
-                for k, n in sorted(counts.items())
-            ]  # fmt: skip
-            writes.append((_upsert_sql(dialect_name, table.name, key), params))
-    return writes
+    return [
+        (_upsert_sql(dialect_name, table.name, key), _rollup_params(counts, iso=iso))
+        for table, key, counts in rollup_counts(inserted)
+        if counts
+    ]
+
+
+def _rollup_params(counts: Counts, *, iso: bool) -> list[tuple[Any, ...]]:
+    """``counts`` as rows of values (the key, then the count or sums), in key order; dates as ISO text if ``iso``."""
+    return [
+        (*(value.isoformat() if iso and type(value) is date else value for value in k),
+         *(n if isinstance(n, tuple) else (n,)))
+        for k, n in sorted(counts.items())
+    ]  # fmt: skip
 
 
 def _add_to_rollups(conn: Connection, writes: list[RollupWrite]) -> None:
@@ -569,13 +573,8 @@ def value_columns(table: Table, key: tuple[str, ...]) -> tuple[str, ...]:
 
 def rollup_rows(table: Table, key: tuple[str, ...], counts: Counts) -> list[dict[str, Any]]:
     """``counts`` as rows of ``table`` (column -> value), in key order."""
-    columns = value_columns(table, key)
-    out = []
-    for k, n in sorted(counts.items()):
-        row = dict(zip(key, k, strict=True))
-        row.update(zip(columns, n if isinstance(n, tuple) else (n,), strict=True))
-        out.append(row)
-    return out
+    names = (*key, *value_columns(table, key))
+    return [dict(zip(names, values, strict=True)) for values in _rollup_params(counts, iso=False)]
 
 
 def _touch_kiosk(
